@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <bundler/build/builder.hpp>
+
+#include <common/bundle/bundle_file.hpp>
+#include <common/bundle/payload_writer.hpp>
+#include <common/bundle/trailer.hpp>
+#include <common/io/file.hpp>
+#include <common/util/progress.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <cerrno>
+#include <map>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace bundler::build {
+
+namespace fs = std::filesystem;
+using common::Errc;
+using common::fail;
+namespace bundle = common::bundle;
+namespace io = common::io;
+namespace store = common::store;
+namespace digest = common::digest;
+
+namespace {
+
+// A sink that hashes and counts what passes through to the file.
+class HashingSink : public io::Sink {
+public:
+    explicit HashingSink(io::Sink& out) : m_out(out) {}
+    Result<void> write(std::span<const std::byte> data) override
+    {
+        m_hash.update(data);
+        m_count += data.size();
+        return m_out.write(data);
+    }
+    digest::Digest finish() { return m_hash.finish(); }
+    std::uint64_t count() const { return m_count; }
+
+private:
+    io::Sink& m_out;
+    digest::Sha256 m_hash;
+    std::uint64_t m_count = 0;
+};
+
+// A source over a stored blob that checks the digest at its end (verify again on consume).
+class VerifyingSource : public io::Source {
+public:
+    VerifyingSource(io::File file, store::BlobRef want, std::string what)
+        : m_file(std::move(file)), m_want(want), m_what(std::move(what))
+    {
+    }
+    Result<std::size_t> read(std::span<std::byte> out) override
+    {
+        std::size_t cap = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), m_want.size - m_count));
+        std::size_t n = 0;
+        if (cap > 0) {
+            auto r = m_file.read(out.first(cap));
+            if (!r) return fail(r.error());
+            n = *r;
+        }
+        if (n == 0) {
+            TRY_VOID(store::check_blob(m_what, m_want, m_hash.finish(), m_count));
+            return 0;
+        }
+        m_hash.update(out.first(n));
+        m_count += n;
+        return n;
+    }
+
+private:
+    io::File m_file;
+    store::BlobRef m_want;
+    std::string m_what;
+    digest::Sha256 m_hash;
+    std::uint64_t m_count = 0;
+};
+
+class StringSource : public io::Source {
+public:
+    explicit StringSource(std::string_view s) : m_data(s) {}
+    Result<std::size_t> read(std::span<std::byte> out) override
+    {
+        std::size_t n = std::min(out.size(), m_data.size());
+        std::memcpy(out.data(), m_data.data(), n);
+        m_data.remove_prefix(n);
+        return n;
+    }
+
+private:
+    std::string_view m_data;
+};
+
+// Removes the temporary output unless released.
+struct TempGuard {
+    std::string path;
+    ~TempGuard()
+    {
+        if (!path.empty()) ::unlink(path.c_str());
+    }
+};
+
+Result<void> copy_installer(const fs::path& installer, io::Sink& out)
+{
+    auto file = io::File::open_read(installer.string());
+    if (!file) return fail(file.error().wrap("read the installer (see --installer)"));
+    auto size = file->size();
+    if (!size) return fail(size.error());
+    // A .run file as the installer would nest bundles; refuse it.
+    if (auto opened = bundle::BundleFile::open(installer); opened)
+        return fail(Errc::invalid_argument, "{} is already a bundle, not the bare installer", installer.string());
+    std::array<std::byte, 4> magic{};
+    TRY_VOID(file->pread_exact(magic, 0));
+    if (std::memcmp(magic.data(), "\x7f" "ELF", 4) != 0)
+        return fail(Errc::invalid_argument, "{} is not an ELF executable", installer.string());
+    auto copied = io::copy(*file, out);
+    if (!copied) return fail(copied.error());
+    return {};
+}
+
+} // namespace
+
+Result<bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manifests,
+                                        const common::manifest::BinariesLock& lock, std::int64_t created)
+{
+    const common::manifest::Profile& p = manifests.profile;
+    bundle::BundleIndex idx;
+    idx.profile = p.name;
+    idx.version = p.version;
+    idx.description = p.description;
+    idx.created = created;
+    idx.platforms = p.platforms;
+    idx.roles = p.roles;
+    std::map<digest::Digest, store::BlobRef> blobs;
+    std::map<std::pair<std::string, std::string>, std::string> installs; // (role, path) -> where
+    for (const common::manifest::Component& c : manifests.components) {
+        for (const common::manifest::FileSpec& f : c.files) {
+            const common::manifest::BinaryPin* pin = lock.find(f.url);
+            if (!pin)
+                return fail(Errc::failed_precondition, "{}: {}: {} is not pinned in binaries.lock; run `bundler lock --profile {}`",
+                            f.where, f.name, f.url, p.name);
+            if (f.published_sha256) {
+                auto published = digest::Digest::parse(*f.published_sha256);
+                if (published && *published != pin->blob.digest)
+                    return fail(Errc::digest_mismatch,
+                                "{}: {}: binaries.lock pins {} for {} but the manifest's published sha256 is {}", f.where,
+                                f.name, pin->blob.digest.str(), f.url, published->str());
+            }
+            for (const auto& [role, plan] : p.roles) {
+                bundle::FileEntry probe;
+                probe.roles = f.roles;
+                if (!probe.for_role(role)) continue;
+                auto [it, fresh] = installs.emplace(std::pair{role, f.install}, f.where);
+                if (!fresh)
+                    return fail(Errc::invalid_argument, "{}: {}: role {} already installs {} (from {})", f.where, f.name,
+                                role, f.install, it->second);
+            }
+            idx.files.push_back({f.name, c.name, f.url, f.install, f.mode, f.roles, pin->blob});
+            blobs.emplace(pin->blob.digest, pin->blob);
+        }
+    }
+    for (const auto& [d, ref] : blobs) idx.blobs.push_back(ref);
+    return idx;
+}
+
+Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
+{
+    // 1. Inputs: manifests and the pins they must match.
+    auto manifests = common::manifest::load_manifests(o.workdir / "manifests", o.profile);
+    if (!manifests) return fail(manifests.error());
+    auto lock = common::manifest::BinariesLock::load(o.workdir / "binaries.lock");
+    if (!lock) return fail(lock.error());
+    auto index = plan_bundle(*manifests, *lock, o.source_date_epoch);
+    if (!index) return fail(index.error());
+
+    // 2. Every pinned artifact into the cache, verified (fetch only what is pinned).
+    auto cache = store::BlobStore::open(o.cache);
+    if (!cache) return fail(cache.error().wrap("open cache"));
+    std::set<std::string> fetched;
+    for (const bundle::FileEntry& f : index->files) {
+        if (!fetched.insert(f.url).second) continue;
+        TRY_VOID(fetch_pinned(fetcher, *cache, f.url, o.mirrors, f.blob));
+    }
+
+    // 3. The .run file: installer, payload (bundle.json first, each blob once), trailer; temp then rename.
+    fs::path output = o.output.empty() ? o.workdir / "dist" / fmt::format("platform-installer-{}.run", o.profile) : o.output;
+    fs::path out_dir = output.parent_path().empty() ? "." : output.parent_path();
+    TRY_VOID(io::make_dirs(out_dir));
+    auto file = io::File::create_temp(out_dir.string(), "." + output.filename().string() + ".tmp-");
+    if (!file) return fail(file.error());
+    TempGuard guard{file->path()};
+
+    bundle::Trailer trailer;
+    HashingSink whole_sink(*file);
+    HashingSink installer_sink(static_cast<io::Sink&>(whole_sink));
+    TRY_VOID(copy_installer(o.installer, installer_sink));
+    trailer.installer_size = installer_sink.count();
+    trailer.installer_sha256 = installer_sink.finish();
+    trailer.payload_offset = trailer.installer_size;
+
+    std::string json = index->to_json();
+    trailer.bundle_json_size = json.size();
+    trailer.bundle_json_sha256 = digest::sha256_of(json);
+    HashingSink payload_sink(static_cast<io::Sink&>(whole_sink));
+    auto writer = bundle::PayloadWriter::open(payload_sink, {o.level, o.threads, o.source_date_epoch});
+    if (!writer) return fail(writer.error());
+    StringSource json_source(json);
+    TRY_VOID(writer->add("bundle.json", json.size(), json_source));
+    common::ProgressMeter meter("payload", index->total_blob_bytes());
+    std::uint64_t done = 0;
+    for (const store::BlobRef& blob : index->blobs) {
+        auto blob_file = io::File::open_read(cache->blob_path(blob.digest).string());
+        if (!blob_file) return fail(blob_file.error());
+        VerifyingSource src(std::move(*blob_file), blob, "cached blob " + cache->blob_path(blob.digest).string());
+        TRY_VOID(writer->add("blobs/sha256/" + blob.digest.hex(), blob.size, src));
+        done += blob.size;
+        meter.update(done);
+    }
+    TRY_VOID(writer->finish());
+    meter.finish();
+    trailer.payload_size = payload_sink.count();
+    trailer.payload_sha256 = payload_sink.finish();
+
+    auto raw = trailer.encode();
+    TRY_VOID(whole_sink.write(raw));
+    digest::Digest whole = whole_sink.finish();
+    std::uint64_t whole_size = whole_sink.count();
+    TRY_VOID(file->sync());
+    if (::fchmod(file->fd(), 0755) != 0) return common::fail_errno("chmod " + file->path(), errno);
+    TRY_VOID(file->close());
+
+    // 4. Publish the file and its .sha256 atomically.
+    if (::rename(guard.path.c_str(), output.c_str()) != 0)
+        return common::fail_errno("rename to " + output.string(), errno);
+    guard.path.clear();
+    TRY_VOID(io::sync_dir(out_dir));
+    std::string line = fmt::format("{}  {}\n", whole.hex(), output.filename().string());
+    if (auto r = io::write_file_atomic(output.string() + ".sha256", line); !r) {
+        ::unlink(output.c_str());
+        return fail(r.error());
+    }
+    return BuildResult{output, whole, whole_size, index->blobs.size()};
+}
+
+} // namespace bundler::build

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <bundler/fetch/fetcher.hpp>
+#include <common/bundle/bundle_index.hpp>
+#include <common/manifest/binaries_lock.hpp>
+#include <common/manifest/manifests.hpp>
+
+namespace bundler::build {
+
+using common::Result;
+
+struct BuildOptions {
+    std::string profile;
+    std::filesystem::path workdir = ".";      // holds manifests/ and the *.lock files
+    std::filesystem::path output;             // default: <workdir>/dist/platform-installer-<profile>.run
+    std::filesystem::path cache;              // content-addressed download cache
+    std::filesystem::path installer;          // the static installer ELF to prepend
+    std::vector<fetch::Mirror> mirrors;
+    std::int64_t source_date_epoch = 0;
+    int level = 3;
+    unsigned threads = 0;
+};
+
+struct BuildResult {
+    std::filesystem::path output;
+    common::digest::Digest file_sha256;
+    std::uint64_t file_size = 0;
+    std::size_t blobs = 0;
+};
+
+// Checks that every binary and file the manifests name is pinned in the lock (same URL; a published
+// checksum in the manifest must equal the pin) and that no two entries of a role install the same path.
+// Returns the bundle index those pins give.
+Result<common::bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manifests,
+                                                const common::manifest::BinariesLock& lock, std::int64_t created);
+
+// bundler build: manifests + locks -> cache -> [installer][payload][trailer] written atomically with a
+// .sha256 beside it. On any failure no output file is left behind.
+Result<BuildResult> build(const BuildOptions& options, fetch::Fetcher& fetcher);
+
+} // namespace bundler::build

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <bundler/fetch/fetcher.hpp>
+
+#include <common/io/file.hpp>
+
+#include <curl/curl.h>
+
+#include <filesystem>
+#include <optional>
+
+namespace bundler::fetch {
+
+using common::Errc;
+using common::Error;
+using common::fail;
+
+Result<Mirror> Mirror::parse(std::string_view spec)
+{
+    std::size_t eq = spec.find('=');
+    if (eq == std::string_view::npos || eq == 0 || eq + 1 == spec.size())
+        return fail(Errc::invalid_argument, "--mirror '{}': want FROM=TO, e.g. github.com=http://127.0.0.1:8080", spec);
+    Mirror m{std::string(spec.substr(0, eq)), std::string(spec.substr(eq + 1))};
+    while (m.to.ends_with('/')) m.to.pop_back();
+    return m;
+}
+
+std::string apply_mirrors(const std::string& url, const std::vector<Mirror>& mirrors)
+{
+    for (const Mirror& m : mirrors) {
+        if (m.from.find("://") != std::string::npos) {
+            std::string prefix = m.from;
+            while (prefix.ends_with('/')) prefix.pop_back();
+            if (url == prefix || url.starts_with(prefix + "/")) return m.to + url.substr(prefix.size());
+            continue;
+        }
+        std::size_t scheme = url.find("://");
+        if (scheme == std::string::npos) continue;
+        std::size_t host_start = scheme + 3;
+        std::size_t host_end = url.find('/', host_start);
+        if (host_end == std::string::npos) host_end = url.size();
+        if (url.compare(host_start, host_end - host_start, m.from) == 0) return m.to + url.substr(host_end);
+    }
+    return url;
+}
+
+namespace {
+struct CurlGlobal {
+    CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+    ~CurlGlobal() { curl_global_cleanup(); }
+};
+
+struct WriteState {
+    common::io::Sink* sink;
+    std::optional<Error> error;
+};
+
+std::size_t on_data(char* ptr, std::size_t size, std::size_t nmemb, void* user)
+{
+    auto* state = static_cast<WriteState*>(user);
+    std::size_t len = size * nmemb;
+    if (auto r = state->sink->write(std::as_bytes(std::span(ptr, len))); !r) {
+        state->error = r.error();
+        return 0; // aborts the transfer
+    }
+    return len;
+}
+} // namespace
+
+CurlFetcher::CurlFetcher() { static CurlGlobal global; }
+CurlFetcher::~CurlFetcher() = default;
+
+Result<void> CurlFetcher::fetch(const std::string& url, common::io::Sink& out)
+{
+    CURL* curl = curl_easy_init();
+    if (!curl) return fail(Errc::network, "curl: cannot start a transfer");
+    WriteState state{&out, std::nullopt};
+    char errbuf[CURL_ERROR_SIZE] = {0};
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https,file");
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "platform-bundler/0.1");
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_data);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &state);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    CURLcode rc = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(curl);
+    if (state.error) return fail(*state.error);
+    if (rc != CURLE_OK) {
+        Errc code = (rc == CURLE_HTTP_RETURNED_ERROR && status == 404) || rc == CURLE_FILE_COULDNT_READ_FILE
+                        ? Errc::not_found
+                        : Errc::network;
+        return fail(code, "{}", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    }
+    return {};
+}
+
+Result<void> fetch_pinned(Fetcher& fetcher, const common::store::BlobStore& cache, const std::string& url,
+                          const std::vector<Mirror>& mirrors, const common::store::BlobRef& pin)
+{
+    if (cache.contains(pin)) {
+        if (cache.verify(pin)) return {};
+        // A damaged cache entry is dropped and fetched again.
+        std::error_code ec;
+        std::filesystem::remove(cache.blob_path(pin.digest), ec);
+    }
+    std::string effective = apply_mirrors(url, mirrors);
+    std::string what = effective == url ? fmt::format("fetch {}", url) : fmt::format("fetch {} (via {})", url, effective);
+    auto ingest = cache.begin(pin);
+    if (!ingest) return fail(ingest.error().wrap(what));
+    if (auto r = fetcher.fetch(effective, *ingest); !r) return fail(r.error().wrap(what));
+    if (auto r = ingest->commit(); !r) return fail(r.error().wrap(what));
+    return {};
+}
+
+Result<common::store::BlobRef> fetch_unpinned(Fetcher& fetcher, const common::store::BlobStore& cache,
+                                              const std::string& url, const std::vector<Mirror>& mirrors)
+{
+    std::string effective = apply_mirrors(url, mirrors);
+    std::string what = effective == url ? fmt::format("fetch {}", url) : fmt::format("fetch {} (via {})", url, effective);
+    auto temp = common::io::File::create_temp((cache.root() / "ingest").string(), "lock.");
+    if (!temp) return fail(temp.error().wrap(what));
+    std::string temp_path = temp->path();
+    struct Unlink {
+        std::string path;
+        ~Unlink() {
+            std::error_code ec;
+            std::filesystem::remove(path, ec);
+        }
+    } cleanup{temp_path};
+    if (auto r = fetcher.fetch(effective, *temp); !r) return fail(r.error().wrap(what));
+    TRY_VOID(temp->close());
+    auto got = common::digest::sha256_file(temp_path);
+    if (!got) return fail(got.error().wrap(what));
+    common::store::BlobRef ref{got->digest, got->size};
+    // Re-read into the store through the verifying ingest so the cache holds the pinned bytes.
+    auto src = common::io::File::open_read(temp_path);
+    if (!src) return fail(src.error().wrap(what));
+    auto ingest = cache.begin(ref);
+    if (!ingest) return fail(ingest.error().wrap(what));
+    if (auto r = common::io::copy(*src, *ingest); !r) return fail(r.error().wrap(what));
+    if (auto r = ingest->commit(); !r) return fail(r.error().wrap(what));
+    return ref;
+}
+
+} // namespace bundler::fetch

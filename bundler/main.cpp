@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: Apache-2.0
+// bundler: pins, builds, verifies and inspects platform-installer bundles. Runs where the internet is.
+#include <bundler/build/builder.hpp>
+#include <bundler/build/locker.hpp>
+#include <common/bundle/bundle_file.hpp>
+#include <common/util/progress.hpp>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <iostream>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using common::Result;
+
+namespace {
+
+fs::path default_cache()
+{
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return fs::path(xdg) / "platform-bundler";
+    if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".cache" / "platform-bundler";
+    return "dist/cache";
+}
+
+fs::path default_installer()
+{
+    std::error_code ec;
+    fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    return self.parent_path() / "platform-installer";
+}
+
+Result<std::int64_t> source_date_epoch()
+{
+    const char* s = std::getenv("SOURCE_DATE_EPOCH");
+    if (!s || !*s) return 0;
+    char* end = nullptr;
+    long long v = std::strtoll(s, &end, 10);
+    if (*end != '\0' || v < 0)
+        return common::fail(common::Errc::invalid_argument, "SOURCE_DATE_EPOCH '{}' is not a count of seconds", s);
+    return v;
+}
+
+Result<std::vector<bundler::fetch::Mirror>> parse_mirrors(const std::vector<std::string>& specs)
+{
+    std::vector<bundler::fetch::Mirror> out;
+    for (const std::string& s : specs) {
+        auto m = bundler::fetch::Mirror::parse(s);
+        if (!m) return common::fail(m.error());
+        out.push_back(*m);
+    }
+    return out;
+}
+
+int report(const common::Error& e)
+{
+    fmt::print(stderr, "bundler: error: {}\n", e.message);
+    return e.code == common::Errc::invalid_argument ? 2 : 1;
+}
+
+nlohmann::json trailer_json(const common::bundle::Trailer& t)
+{
+    return {{"format_version", t.format_version},
+            {"installer_size", t.installer_size},
+            {"installer_sha256", t.installer_sha256.str()},
+            {"payload_offset", t.payload_offset},
+            {"payload_size", t.payload_size},
+            {"payload_sha256", t.payload_sha256.str()},
+            {"bundle_json_size", t.bundle_json_size},
+            {"bundle_json_sha256", t.bundle_json_sha256.str()},
+            {"signed", (t.flags & 1) != 0}};
+}
+
+int run_verify(const fs::path& file, bool as_json)
+{
+    auto fail_with = [&](const common::Error& e) {
+        if (as_json) fmt::print("{}\n", nlohmann::json{{"file", file.string()}, {"ok", false}, {"error", e.message}}.dump(2));
+        else fmt::print(stderr, "bundler: verify FAILED: {}\n", e.message);
+        return 1;
+    };
+    auto bf = common::bundle::BundleFile::open(file);
+    if (!bf) return fail_with(bf.error());
+    std::optional<common::ProgressMeter> meter;
+    if (!as_json) meter.emplace("verify " + file.filename().string(), bf->trailer().payload_size);
+    auto index = bf->verify_all([&](std::uint64_t done, std::uint64_t) {
+        if (meter) meter->update(done);
+    });
+    if (meter) meter->finish();
+    if (!index) return fail_with(index.error());
+    if (as_json) {
+        fmt::print("{}\n", nlohmann::json{{"file", file.string()},
+                                          {"ok", true},
+                                          {"profile", index->profile},
+                                          {"version", index->version},
+                                          {"blobs", index->blobs.size()},
+                                          {"trailer", trailer_json(bf->trailer())}}
+                               .dump(2));
+    } else {
+        fmt::print("ok: {}: profile {} {}, {} blobs ({}), installer, payload and trailer digests match\n", file.string(),
+                   index->profile, index->version, index->blobs.size(), common::human_bytes(index->total_blob_bytes()));
+    }
+    return 0;
+}
+
+int run_inspect(const fs::path& file, bool as_json)
+{
+    auto bf = common::bundle::BundleFile::open(file);
+    if (!bf) return report(bf.error());
+    auto index = bf->read_index();
+    if (!index) return report(index.error());
+    if (as_json) {
+        nlohmann::json j = nlohmann::json::parse(index->to_json());
+        j["trailer"] = trailer_json(bf->trailer());
+        fmt::print("{}\n", j.dump(2));
+        return 0;
+    }
+    const auto& t = bf->trailer();
+    fmt::print("file:      {} ({})\n", file.string(), common::human_bytes(bf->file_size()));
+    fmt::print("format:    {}\n", t.format_version);
+    fmt::print("profile:   {} {}\n", index->profile, index->version);
+    if (!index->description.empty()) fmt::print("           {}\n", index->description);
+    fmt::print("created:   {}\n", index->created);
+    fmt::print("installer: {} bytes, {}\n", t.installer_size, t.installer_sha256.str());
+    fmt::print("payload:   {} bytes at offset {}, {}\n", t.payload_size, t.payload_offset, t.payload_sha256.str());
+    fmt::print("signed:    {}\n", (t.flags & 1) ? "yes" : "no");
+    for (const auto& p : index->platforms) fmt::print("platform:  {} {} {}\n", p.os, p.release, p.arch);
+    for (const auto& [role, plan] : index->roles)
+        fmt::print("role:      {}: {} (min {} CPU, {} GB memory, {} GB disk)\n", role, fmt::join(plan.phases, " -> "),
+                   plan.minima.cpus, plan.minima.memory_gb, plan.minima.disk_gb);
+    for (const auto& f : index->files)
+        fmt::print("file:      {} -> {} ({:04o}, {}, {})\n", f.name, f.install, f.mode, common::human_bytes(f.blob.size),
+                   f.blob.digest.str());
+    fmt::print("blobs:     {} ({})\n", index->blobs.size(), common::human_bytes(index->total_blob_bytes()));
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    CLI::App app{"bundler: pin platform artifacts and build self-verifying offline installers\n"
+                 "  bundler lock --profile NAME      pin every binary/file the profile needs (binaries.lock)\n"
+                 "  bundler build --profile NAME     build dist/platform-installer-NAME.run and its .sha256\n"
+                 "  bundler verify FILE              check every digest of a .run file\n"
+                 "  bundler inspect FILE             show what a .run file holds"};
+    app.require_subcommand(1);
+
+    std::string profile;
+    fs::path workdir = ".";
+    fs::path cache = default_cache();
+    std::vector<std::string> mirror_specs;
+    auto add_common = [&](CLI::App* sub) {
+        sub->add_option("--profile", profile, "profile name (manifests/profiles/NAME.yaml)")->required();
+        sub->add_option("--workdir", workdir, "folder holding manifests/ and the *.lock files")->capture_default_str();
+        sub->add_option("--cache", cache, "download cache (content-addressed)")->capture_default_str();
+        sub->add_option("--mirror", mirror_specs, "FROM=TO: fetch URLs of host/prefix FROM from TO instead (repeatable)");
+    };
+
+    CLI::App* build = app.add_subcommand("build", "build platform-installer-PROFILE.run from the pins");
+    add_common(build);
+    fs::path output, installer = default_installer();
+    int level = 3;
+    unsigned threads = 0;
+    build->add_option("--output,-o", output, "output file (default dist/platform-installer-PROFILE.run)");
+    build->add_option("--installer", installer, "the static installer executable to embed")->capture_default_str();
+    build->add_option("--level", level, "zstd level")->capture_default_str()->check(CLI::Range(1, 19));
+    build->add_option("--threads", threads, "zstd threads (0 = one per core; output is the same either way)");
+
+    CLI::App* lock = app.add_subcommand("lock", "pin the profile's binaries and files in binaries.lock");
+    add_common(lock);
+    bool check_only = false, update = false;
+    lock->add_flag("--check", check_only, "only report whether binaries.lock agrees with the manifests");
+    lock->add_flag("--update", update, "re-fetch and re-pin entries that are already pinned");
+
+    fs::path file;
+    bool as_json = false;
+    CLI::App* verify = app.add_subcommand("verify", "check every digest of a .run file");
+    verify->add_option("FILE", file, "the .run file")->required();
+    verify->add_flag("--json", as_json, "print the result as JSON");
+    CLI::App* inspect = app.add_subcommand("inspect", "show what a .run file holds");
+    inspect->add_option("FILE", file, "the .run file")->required();
+    inspect->add_flag("--json", as_json, "print bundle.json and the trailer as JSON");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+
+    try {
+        if (verify->parsed()) return run_verify(file, as_json);
+        if (inspect->parsed()) return run_inspect(file, as_json);
+        auto mirrors = parse_mirrors(mirror_specs);
+        if (!mirrors) return report(mirrors.error());
+        bundler::fetch::CurlFetcher fetcher;
+        if (lock->parsed()) {
+            auto r = bundler::build::lock({profile, workdir, cache, *mirrors, check_only, update}, fetcher);
+            if (!r) return report(r.error());
+            if (check_only) fmt::print("binaries.lock agrees with profile {} ({} entries)\n", profile, r->unchanged);
+            else fmt::print("binaries.lock: {} pinned, {} already pinned\n", r->pinned, r->unchanged);
+            return 0;
+        }
+        auto epoch = source_date_epoch();
+        if (!epoch) return report(epoch.error());
+        bundler::build::BuildOptions o{profile, workdir, output, cache, installer, *mirrors, *epoch, level, threads};
+        auto r = bundler::build::build(o, fetcher);
+        if (!r) return report(r.error());
+        fmt::print("built {} ({}, {} blobs)\nsha256 {}\n", r->output.string(), common::human_bytes(r->file_size), r->blobs,
+                   r->file_sha256.hex());
+        return 0;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "bundler: internal error: {}\n", e.what());
+        return 1;
+    }
+}

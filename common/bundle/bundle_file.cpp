@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <common/bundle/bundle_file.hpp>
+
+#include <algorithm>
+#include <set>
+#include <vector>
+
+namespace common::bundle {
+
+Result<BundleFile> BundleFile::open(const std::filesystem::path& path)
+{
+    auto file = io::File::open_read(path.string());
+    if (!file) return fail(file.error());
+    auto size = file->size();
+    if (!size) return fail(size.error());
+    if (*size < k_trailer_size)
+        return fail(Errc::corrupt, "{}: {} bytes is too short to hold a bundle trailer", path.string(), *size);
+    std::array<std::byte, k_trailer_size> raw;
+    TRY_VOID(file->pread_exact(raw, *size - k_trailer_size));
+    auto trailer = Trailer::decode(raw, *size);
+    if (!trailer) return fail(trailer.error().wrap(path.string()));
+    return BundleFile(path, std::move(*file), *size, *trailer);
+}
+
+Result<void> BundleFile::hash_range(std::uint64_t offset, std::uint64_t size, const digest::Digest& want,
+                                    std::string_view what, const Progress& progress) const
+{
+    digest::Sha256 h;
+    std::vector<std::byte> buf(4 << 20);
+    for (std::uint64_t done = 0; done < size;) {
+        std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(size - done, buf.size()));
+        TRY_VOID(m_file.pread_exact(std::span(buf.data(), n), offset + done));
+        h.update(std::span(buf.data(), n));
+        done += n;
+        if (progress) progress(done, size);
+    }
+    digest::Digest got = h.finish();
+    if (got != want)
+        return fail(Errc::digest_mismatch, "{}: {} is damaged: sha256 {}, the trailer records {}", m_path.string(), what,
+                    got.str(), want.str());
+    return {};
+}
+
+Result<void> BundleFile::verify_installer(const Progress& progress) const
+{
+    return hash_range(0, m_trailer.installer_size, m_trailer.installer_sha256, "installer part", progress);
+}
+
+Result<void> BundleFile::verify_payload_digest(const Progress& progress) const
+{
+    return hash_range(m_trailer.payload_offset, m_trailer.payload_size, m_trailer.payload_sha256, "payload", progress);
+}
+
+PayloadReader BundleFile::payload(Progress progress) const
+{
+    return PayloadReader(m_file, m_trailer.payload_offset, m_trailer.payload_size, std::move(progress));
+}
+
+Result<std::string> read_index_entry(PayloadReader& reader, const PayloadEntry& entry, const Trailer& trailer)
+{
+    if (entry.size > io::k_max_document_bytes)
+        return fail(Errc::corrupt, "bundle.json is {} bytes, over the limit of {}", entry.size, io::k_max_document_bytes);
+    std::string text(entry.size, '\0');
+    auto bytes = std::as_writable_bytes(std::span(text.data(), text.size()));
+    for (std::size_t done = 0; done < bytes.size();) {
+        auto n = reader.read(bytes.subspan(done));
+        if (!n) return fail(n.error());
+        if (*n == 0) return fail(Errc::corrupt, "bundle.json ends early");
+        done += *n;
+    }
+    TRY_VOID(store::check_blob("bundle.json", {trailer.bundle_json_sha256, trailer.bundle_json_size},
+                               digest::sha256_of(text), text.size()));
+    return text;
+}
+
+Result<BundleIndex> BundleFile::read_index() const
+{
+    PayloadReader reader = payload();
+    auto entry = reader.next();
+    if (!entry) return fail(entry.error().wrap(m_path.string()));
+    if (!*entry) return fail(Errc::corrupt, "{}: payload has no bundle.json", m_path.string());
+    auto text = read_index_entry(reader, **entry, m_trailer);
+    if (!text) return fail(text.error().wrap(m_path.string()));
+    auto index = BundleIndex::parse(*text);
+    if (!index) return fail(index.error().wrap(m_path.string()));
+    return index;
+}
+
+Result<BundleIndex> BundleFile::verify_all(const Progress& progress) const
+{
+    TRY_VOID(verify_installer());
+    auto index = walk_payload(progress);
+    // A damaged payload usually shows first as a zstd or tar error; name the root cause instead.
+    if (!index) TRY_VOID(verify_payload_digest());
+    return index;
+}
+
+Result<BundleIndex> BundleFile::walk_payload(const Progress& progress) const
+{
+    PayloadReader reader = payload(progress);
+    auto with_path = [&](const Error& e) { return fail(e.wrap(m_path.string())); };
+    auto first = reader.next();
+    if (!first) return with_path(first.error());
+    if (!*first) return fail(Errc::corrupt, "{}: payload has no bundle.json", m_path.string());
+    auto text = read_index_entry(reader, **first, m_trailer);
+    if (!text) return with_path(text.error());
+    auto index = BundleIndex::parse(*text);
+    if (!index) return with_path(index.error());
+
+    std::set<digest::Digest> seen;
+    std::vector<std::byte> buf(1 << 20);
+    for (;;) {
+        auto entry = reader.next();
+        if (!entry) return with_path(entry.error());
+        if (!*entry) break;
+        auto d = digest::Digest::from_hex(std::string_view((*entry)->path).substr(13));
+        if (!d) return with_path(d.error());
+        auto listed = std::find_if(index->blobs.begin(), index->blobs.end(),
+                                   [&](const store::BlobRef& b) { return b.digest == *d; });
+        if (listed == index->blobs.end())
+            return fail(Errc::corrupt, "{}: payload entry '{}' is not listed in bundle.json", m_path.string(), (*entry)->path);
+        if (!seen.insert(*d).second)
+            return fail(Errc::corrupt, "{}: payload entry '{}' appears twice", m_path.string(), (*entry)->path);
+        digest::Sha256 h;
+        std::uint64_t total = 0;
+        for (;;) {
+            auto n = reader.read(buf);
+            if (!n) return with_path(n.error());
+            if (*n == 0) break;
+            h.update(std::span(buf.data(), *n));
+            total += *n;
+        }
+        if (auto ok = store::check_blob("payload entry " + (*entry)->path, *listed, h.finish(), total); !ok)
+            return with_path(ok.error());
+    }
+    if (seen.size() != index->blobs.size())
+        return fail(Errc::corrupt, "{}: bundle.json lists {} blobs but the payload holds {}", m_path.string(),
+                    index->blobs.size(), seen.size());
+    auto payload_digest = reader.finish();
+    if (!payload_digest) return with_path(payload_digest.error());
+    if (*payload_digest != m_trailer.payload_sha256)
+        return fail(Errc::digest_mismatch, "{}: payload is damaged: sha256 {}, the trailer records {}", m_path.string(),
+                    payload_digest->str(), m_trailer.payload_sha256.str());
+    return index;
+}
+
+} // namespace common::bundle

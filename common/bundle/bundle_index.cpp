@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <common/bundle/bundle_index.hpp>
+
+#include <common/bundle/trailer.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+namespace common::bundle {
+
+using nlohmann::json;
+
+bool FileEntry::for_role(std::string_view role) const
+{
+    return roles.empty() || std::find(roles.begin(), roles.end(), role) != roles.end();
+}
+
+Result<void> check_install_path(std::string_view path)
+{
+    if (!path.starts_with('/')) return fail(Errc::invalid_argument, "install path '{}' is not absolute", path);
+    if (path.size() < 2 || path.ends_with('/'))
+        return fail(Errc::invalid_argument, "install path '{}' does not name a file", path);
+    std::size_t start = 1;
+    while (start <= path.size()) {
+        std::size_t end = path.find('/', start);
+        if (end == std::string_view::npos) end = path.size();
+        std::string_view part = path.substr(start, end - start);
+        if (part.empty() || part == "." || part == "..")
+            return fail(Errc::invalid_argument, "install path '{}' has an empty, '.' or '..' component", path);
+        start = end + 1;
+    }
+    if (path.find('\0') != std::string_view::npos) return fail(Errc::invalid_argument, "install path has a NUL byte");
+    return {};
+}
+
+std::string BundleIndex::to_json() const
+{
+    json j;
+    j["format"] = k_format_version;
+    j["profile"] = profile;
+    j["version"] = version;
+    j["description"] = description;
+    j["created"] = created;
+    j["platforms"] = json::array();
+    for (const Platform& p : platforms) j["platforms"].push_back({{"os", p.os}, {"release", p.release}, {"arch", p.arch}});
+    j["roles"] = json::object();
+    for (const auto& [name, plan] : roles) {
+        j["roles"][name] = {{"phases", plan.phases},
+                            {"minima",
+                             {{"cpus", plan.minima.cpus},
+                              {"memory_gb", plan.minima.memory_gb},
+                              {"disk_gb", plan.minima.disk_gb}}}};
+    }
+    j["files"] = json::array();
+    for (const FileEntry& f : files) {
+        j["files"].push_back({{"name", f.name},
+                              {"component", f.component},
+                              {"url", f.url},
+                              {"install", f.install},
+                              {"mode", fmt::format("{:04o}", f.mode)},
+                              {"roles", f.roles},
+                              {"digest", f.blob.digest.str()},
+                              {"size", f.blob.size}});
+    }
+    j["blobs"] = json::array();
+    for (const store::BlobRef& b : blobs) j["blobs"].push_back({{"digest", b.digest.str()}, {"size", b.size}});
+    return j.dump(2) + "\n";
+}
+
+namespace {
+
+Result<store::BlobRef> parse_blob(const json& j, std::string_view where)
+{
+    auto d = digest::Digest::parse(j.at("digest").get<std::string>());
+    if (!d) return fail(d.error().wrap(where));
+    return store::BlobRef{*d, j.at("size").get<std::uint64_t>()};
+}
+
+Result<BundleIndex> parse_index(const json& j)
+{
+    BundleIndex idx;
+    if (j.at("format").get<std::uint32_t>() != k_format_version)
+        return fail(Errc::unsupported, "bundle.json format {} is not supported (want {})", j.at("format").dump(),
+                    k_format_version);
+    idx.profile = j.at("profile").get<std::string>();
+    idx.version = j.at("version").get<std::string>();
+    idx.description = j.value("description", "");
+    idx.created = j.at("created").get<std::int64_t>();
+    for (const json& p : j.at("platforms"))
+        idx.platforms.push_back({p.at("os").get<std::string>(), p.at("release").get<std::string>(),
+                                 p.at("arch").get<std::string>()});
+    for (const auto& [name, r] : j.at("roles").items()) {
+        RolePlan plan;
+        plan.phases = r.at("phases").get<std::vector<std::string>>();
+        const json& m = r.at("minima");
+        plan.minima = {m.at("cpus").get<unsigned>(), m.at("memory_gb").get<double>(), m.at("disk_gb").get<double>()};
+        idx.roles.emplace(name, std::move(plan));
+    }
+    for (const json& b : j.at("blobs")) {
+        auto ref = parse_blob(b, "blobs");
+        if (!ref) return fail(ref.error());
+        if (!idx.blobs.empty() && !(idx.blobs.back().digest < ref->digest))
+            return fail(Errc::corrupt, "blobs: {} is out of order or listed twice", ref->digest.str());
+        idx.blobs.push_back(*ref);
+    }
+    for (const json& f : j.at("files")) {
+        FileEntry e;
+        e.name = f.at("name").get<std::string>();
+        std::string where = fmt::format("files[{}]", e.name);
+        e.component = f.value("component", "");
+        e.url = f.value("url", "");
+        e.install = f.at("install").get<std::string>();
+        if (auto ok = check_install_path(e.install); !ok) return fail(ok.error().wrap(where));
+        const std::string mode = f.at("mode").get<std::string>();
+        std::size_t used = 0;
+        e.mode = static_cast<unsigned>(std::stoul(mode, &used, 8));
+        if (used != mode.size() || e.mode > 07777) return fail(Errc::corrupt, "{}: invalid mode '{}'", where, mode);
+        e.roles = f.value("roles", std::vector<std::string>{});
+        auto ref = parse_blob(f, where);
+        if (!ref) return fail(ref.error());
+        e.blob = *ref;
+        auto listed = std::lower_bound(idx.blobs.begin(), idx.blobs.end(), e.blob,
+                                       [](const store::BlobRef& a, const store::BlobRef& b) { return a.digest < b.digest; });
+        if (listed == idx.blobs.end() || listed->digest != e.blob.digest || listed->size != e.blob.size)
+            return fail(Errc::corrupt, "{}: blob {} is not in the blob list", where, e.blob.digest.str());
+        idx.files.push_back(std::move(e));
+    }
+    return idx;
+}
+
+} // namespace
+
+Result<BundleIndex> BundleIndex::parse(std::string_view text)
+{
+    try {
+        return parse_index(json::parse(text));
+    } catch (const std::exception& e) {
+        return fail(Errc::corrupt, "bundle.json: {}", e.what());
+    }
+}
+
+std::uint64_t BundleIndex::total_blob_bytes() const
+{
+    std::uint64_t total = 0;
+    for (const store::BlobRef& b : blobs) total += b.size;
+    return total;
+}
+
+const RolePlan* BundleIndex::role(std::string_view name) const
+{
+    auto it = roles.find(std::string(name));
+    return it == roles.end() ? nullptr : &it->second;
+}
+
+} // namespace common::bundle

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+// bundle.json, the first payload entry: what the bundle holds and how each role installs it.
+// Version rule: the field "format" equals the trailer's format_version; readers ignore unknown keys,
+// so adding a key is not a new version, while changing or removing one is.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <common/store/blob_store.hpp>
+
+namespace common::bundle {
+
+struct Platform {
+    std::string os;      // os-release ID: ubuntu, debian
+    std::string release; // os-release VERSION_ID: 22.04, 12
+    std::string arch;    // dpkg architecture: amd64, arm64
+};
+
+// Per-role minima checked by preflight (seed 002: 2 CPU, 4 GB, 10 GB).
+struct Minima {
+    unsigned cpus = 2;
+    double memory_gb = 4;
+    double disk_gb = 10;
+};
+
+struct RolePlan {
+    std::vector<std::string> phases;
+    Minima minima;
+};
+
+// A pinned file installed on the node: a binary or any plain file.
+struct FileEntry {
+    std::string name;
+    std::string component;
+    std::string url;     // where the bundler fetched it (as pinned, before --mirror)
+    std::string install; // absolute path on the node, e.g. /usr/local/bin/k3s
+    unsigned mode = 0644;
+    std::vector<std::string> roles; // empty = every role
+    store::BlobRef blob;
+
+    bool for_role(std::string_view role) const;
+};
+
+struct BundleIndex {
+    std::string profile;
+    std::string version;
+    std::string description;
+    std::int64_t created = 0; // SOURCE_DATE_EPOCH of the build
+    std::vector<Platform> platforms;
+    std::map<std::string, RolePlan> roles;
+    std::vector<FileEntry> files;
+    std::vector<store::BlobRef> blobs; // every payload blob, sorted by digest, each once
+
+    // Canonical JSON (sorted keys, no insignificant whitespace variance): the same index gives the same bytes.
+    std::string to_json() const;
+    // Parses and validates (paths, modes, every file's blob listed); corrupt with the field otherwise.
+    static Result<BundleIndex> parse(std::string_view json);
+
+    std::uint64_t total_blob_bytes() const;
+    const RolePlan* role(std::string_view name) const;
+};
+
+// An install path is absolute, normalized and has no "..": "/usr/local/bin/k3s".
+Result<void> check_install_path(std::string_view path);
+
+} // namespace common::bundle

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <common/io/file.hpp>
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vector>
+
+namespace common::io {
+
+Result<std::uint64_t> copy(Source& src, Sink& dst)
+{
+    std::vector<std::byte> buf(1 << 20);
+    std::uint64_t total = 0;
+    for (;;) {
+        auto n = src.read(buf);
+        if (!n) return fail(n.error());
+        if (*n == 0) return total;
+        TRY_VOID(dst.write(std::span(buf.data(), *n)));
+        total += *n;
+    }
+}
+
+File::~File()
+{
+    if (m_fd >= 0) ::close(m_fd);
+}
+
+File::File(File&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)), m_path(std::move(other.m_path)) {}
+
+File& File::operator=(File&& other) noexcept
+{
+    if (this != &other) {
+        if (m_fd >= 0) ::close(m_fd);
+        m_fd = std::exchange(other.m_fd, -1);
+        m_path = std::move(other.m_path);
+    }
+    return *this;
+}
+
+Result<File> File::open_read(const std::string& path)
+{
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail_errno(fmt::format("open {}", path), errno);
+    return File(fd, path);
+}
+
+Result<File> File::create(const std::string& path, unsigned mode)
+{
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0) return fail_errno(fmt::format("create {}", path), errno);
+    return File(fd, path);
+}
+
+Result<File> File::create_temp(const std::string& dir, std::string_view prefix)
+{
+    std::string templ = fmt::format("{}/{}XXXXXX", dir, prefix);
+    int fd = ::mkostemp(templ.data(), O_CLOEXEC);
+    if (fd < 0) return fail_errno(fmt::format("create temporary file in {}", dir), errno);
+    return File(fd, templ);
+}
+
+Result<std::size_t> File::read(std::span<std::byte> out)
+{
+    for (;;) {
+        ssize_t n = ::read(m_fd, out.data(), out.size());
+        if (n >= 0) return static_cast<std::size_t>(n);
+        if (errno != EINTR) return fail_errno(fmt::format("read {}", m_path), errno);
+    }
+}
+
+Result<void> File::write(std::span<const std::byte> data)
+{
+    while (!data.empty()) {
+        ssize_t n = ::write(m_fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail_errno(fmt::format("write {}", m_path), errno);
+        }
+        data = data.subspan(static_cast<std::size_t>(n));
+    }
+    return {};
+}
+
+Result<void> File::pread_exact(std::span<std::byte> out, std::uint64_t offset) const
+{
+    while (!out.empty()) {
+        ssize_t n = ::pread(m_fd, out.data(), out.size(), static_cast<off_t>(offset));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail_errno(fmt::format("read {}", m_path), errno);
+        }
+        if (n == 0) return fail(Errc::corrupt, "read {}: file ends early at byte {}", m_path, offset);
+        out = out.subspan(static_cast<std::size_t>(n));
+        offset += static_cast<std::uint64_t>(n);
+    }
+    return {};
+}
+
+Result<std::uint64_t> File::size() const
+{
+    struct stat st {};
+    if (::fstat(m_fd, &st) != 0) return fail_errno(fmt::format("stat {}", m_path), errno);
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+Result<void> File::sync()
+{
+    if (::fsync(m_fd) != 0) return fail_errno(fmt::format("fsync {}", m_path), errno);
+    return {};
+}
+
+Result<void> File::close()
+{
+    if (m_fd < 0) return {};
+    int fd = std::exchange(m_fd, -1);
+    if (::close(fd) != 0) return fail_errno(fmt::format("close {}", m_path), errno);
+    return {};
+}
+
+Result<void> sync_dir(const std::filesystem::path& dir)
+{
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return fail_errno(fmt::format("open {}", dir.string()), errno);
+    int rc = ::fsync(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return fail_errno(fmt::format("fsync {}", dir.string()), err);
+    return {};
+}
+
+Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view content, unsigned mode)
+{
+    std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
+    auto file = File::create_temp(dir.string(), "." + path.filename().string() + ".tmp-");
+    if (!file) return fail(file.error());
+    std::string temp = file->path();
+    auto undo = [&](Error e) {
+        ::unlink(temp.c_str());
+        return fail(std::move(e));
+    };
+    if (auto r = file->write(std::as_bytes(std::span(content.data(), content.size()))); !r) return undo(r.error());
+    if (::fchmod(file->fd(), mode) != 0) return undo(fail_errno("chmod " + temp, errno).error());
+    if (auto r = file->sync(); !r) return undo(r.error());
+    if (auto r = file->close(); !r) return undo(r.error());
+    if (::rename(temp.c_str(), path.c_str()) != 0) return undo(fail_errno("rename to " + path.string(), errno).error());
+    return sync_dir(dir);
+}
+
+Result<std::string> read_file(const std::filesystem::path& path, std::uint64_t max_bytes)
+{
+    auto file = File::open_read(path.string());
+    if (!file) return fail(file.error());
+    auto size = file->size();
+    if (!size) return fail(size.error());
+    if (*size > max_bytes)
+        return fail(Errc::invalid_argument, "read {}: {} bytes is over the limit of {}", path.string(), *size, max_bytes);
+    std::string out(*size, '\0');
+    TRY_VOID(file->pread_exact(std::as_writable_bytes(std::span(out.data(), out.size())), 0));
+    return out;
+}
+
+Result<void> make_dirs(const std::filesystem::path& dir)
+{
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return fail(Errc::io, "create directory {}: {}", dir.string(), ec.message());
+    return {};
+}
+
+} // namespace common::io

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <common/manifest/manifests.hpp>
+
+#include <common/manifest/yaml_reader.hpp>
+
+#include <algorithm>
+
+namespace common::manifest {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string>& known_phases()
+{
+    static const std::vector<std::string> phases{"preflight", "store", "binaries"};
+    return phases;
+}
+
+namespace {
+
+bool valid_name(std::string_view s)
+{
+    return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    }) && s[0] != '.';
+}
+
+Result<FileSpec> parse_file(const YamlReader& y, const YAML::Node& n, std::string_view where, bool is_binary)
+{
+    TRY_VOID(y.only_keys(n, where, {"name", "url", "install", "mode", "roles", "sha256", "sha256_source"}));
+    FileSpec f;
+    f.where = fmt::format("{}:{}", y.path(), n.Mark().line + 1);
+    auto name = y.string(n, "name", where);
+    if (!name) return fail(name.error());
+    if (!valid_name(*name)) return fail(y.error(n["name"], fmt::format("{}.name", where), "use a-z, 0-9, '-', '_', '.'"));
+    f.name = *name;
+    auto url = y.string(n, "url", where);
+    if (!url) return fail(url.error());
+    if (!url->starts_with("http://") && !url->starts_with("https://") && !url->starts_with("file://"))
+        return fail(y.error(n["url"], fmt::format("{}.url", where), "want an http://, https:// or file:// URL"));
+    f.url = *url;
+    auto install = is_binary ? y.string_or(n, "install", where, "/usr/local/bin/" + f.name) : y.string(n, "install", where);
+    if (!install) return fail(install.error());
+    if (auto ok = bundle::check_install_path(*install); !ok)
+        return fail(y.error(n["install"], fmt::format("{}.install", where), ok.error().message));
+    f.install = *install;
+    auto mode = y.string_or(n, "mode", where, is_binary ? "0755" : "0644");
+    if (!mode) return fail(mode.error());
+    std::size_t used = 0;
+    unsigned long m = 0;
+    try {
+        m = std::stoul(*mode, &used, 8);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != mode->size() || m > 07777)
+        return fail(y.error(n["mode"], fmt::format("{}.mode", where), "want an octal mode such as \"0755\""));
+    f.mode = static_cast<unsigned>(m);
+    auto roles = y.strings_or_empty(n, "roles", where);
+    if (!roles) return fail(roles.error());
+    f.roles = *roles;
+    if (n["sha256"]) {
+        auto sha = y.string(n, "sha256", where);
+        if (!sha) return fail(sha.error());
+        if (auto d = digest::Digest::parse(*sha); !d)
+            return fail(y.error(n["sha256"], fmt::format("{}.sha256", where), d.error().message));
+        if (!n["sha256_source"])
+            return fail(y.error(n, fmt::format("{}.sha256_source", where), "missing: cite where the checksum is published"));
+        auto cited = y.string(n, "sha256_source", where);
+        if (!cited) return fail(cited.error());
+        f.published_sha256 = *sha;
+        f.published_source = *cited;
+    }
+    return f;
+}
+
+Result<Component> load_component(const fs::path& dir, const std::string& name)
+{
+    auto y = YamlReader::load(dir / "components" / (name + ".yaml"));
+    if (!y) return fail(y.error().wrap(fmt::format("component '{}'", name)));
+    const YAML::Node& r = y->root();
+    TRY_VOID(y->only_keys(r, "", {"name", "description", "binaries", "files"}));
+    Component c;
+    c.path = y->path();
+    auto n = y->string(r, "name", "");
+    if (!n) return fail(n.error());
+    if (*n != name) return fail(y->error(r["name"], "name", fmt::format("is '{}' but the file is named '{}'", *n, name)));
+    c.name = *n;
+    auto desc = y->string_or(r, "description", "", "");
+    if (!desc) return fail(desc.error());
+    c.description = *desc;
+    for (std::string_view kind : {"binaries", "files"}) {
+        auto items = y->list(r, kind, "");
+        if (!items) return fail(items.error());
+        for (std::size_t i = 0; i < items->size(); ++i) {
+            auto f = parse_file(*y, (*items)[i], fmt::format("{}[{}]", kind, i), kind == "binaries");
+            if (!f) return fail(f.error());
+            c.files.push_back(std::move(*f));
+        }
+    }
+    return c;
+}
+
+Result<bundle::RolePlan> parse_role(const YamlReader& y, const YAML::Node& n, const std::string& where)
+{
+    TRY_VOID(y.only_keys(n, where, {"phases", "minima"}));
+    bundle::RolePlan plan;
+    auto phases = y.strings_or_empty(n, "phases", where);
+    if (!phases) return fail(phases.error());
+    if (phases->empty()) return fail(y.error(n, where + ".phases", "missing or empty"));
+    const auto& known = known_phases();
+    std::size_t last = 0;
+    for (const std::string& p : *phases) {
+        auto it = std::find(known.begin(), known.end(), p);
+        if (it == known.end())
+            return fail(y.error(n["phases"], where + ".phases", fmt::format("unknown phase '{}' (known: {})", p, fmt::join(known, ", "))));
+        std::size_t pos = static_cast<std::size_t>(it - known.begin());
+        if (pos < last && !plan.phases.empty())
+            return fail(y.error(n["phases"], where + ".phases", fmt::format("phase '{}' is out of order (order: {})", p, fmt::join(known, ", "))));
+        last = pos;
+        plan.phases.push_back(p);
+    }
+    if (YAML::Node m = n["minima"]) {
+        std::string mw = where + ".minima";
+        TRY_VOID(y.only_keys(m, mw, {"cpus", "memory_gb", "disk_gb"}));
+        auto cpus = y.number_or(m, "cpus", mw, 2);
+        auto mem = y.number_or(m, "memory_gb", mw, 4);
+        auto disk = y.number_or(m, "disk_gb", mw, 10);
+        if (!cpus) return fail(cpus.error());
+        if (!mem) return fail(mem.error());
+        if (!disk) return fail(disk.error());
+        plan.minima = {static_cast<unsigned>(*cpus), *mem, *disk};
+    }
+    return plan;
+}
+
+} // namespace
+
+Result<Manifests> load_manifests(const fs::path& dir, const std::string& profile)
+{
+    if (!valid_name(profile)) return fail(Errc::invalid_argument, "profile name '{}' is not valid", profile);
+    auto y = YamlReader::load(dir / "profiles" / (profile + ".yaml"));
+    if (!y) return fail(y.error().wrap(fmt::format("profile '{}'", profile)));
+    const YAML::Node& r = y->root();
+    TRY_VOID(y->only_keys(r, "", {"name", "version", "description", "platforms", "components", "roles"}));
+    Manifests m;
+    Profile& p = m.profile;
+    p.path = y->path();
+    auto name = y->string(r, "name", "");
+    if (!name) return fail(name.error());
+    if (*name != profile) return fail(y->error(r["name"], "name", fmt::format("is '{}' but the file is named '{}'", *name, profile)));
+    p.name = *name;
+    auto version = y->string(r, "version", "");
+    if (!version) return fail(version.error());
+    p.version = *version;
+    auto desc = y->string_or(r, "description", "", "");
+    if (!desc) return fail(desc.error());
+    p.description = *desc;
+    auto platforms = y->list(r, "platforms", "");
+    if (!platforms) return fail(platforms.error());
+    if (platforms->empty()) return fail(y->error(r, "platforms", "missing or empty"));
+    for (std::size_t i = 0; i < platforms->size(); ++i) {
+        const YAML::Node& pn = (*platforms)[i];
+        std::string where = fmt::format("platforms[{}]", i);
+        TRY_VOID(y->only_keys(pn, where, {"os", "release", "arch"}));
+        auto os = y->string(pn, "os", where);
+        auto rel = y->string(pn, "release", where);
+        auto arch = y->string(pn, "arch", where);
+        if (!os) return fail(os.error());
+        if (!rel) return fail(rel.error());
+        if (!arch) return fail(arch.error());
+        p.platforms.push_back({*os, *rel, *arch});
+    }
+    auto comps = y->strings_or_empty(r, "components", "");
+    if (!comps) return fail(comps.error());
+    p.component_names = *comps;
+    YAML::Node roles = r["roles"];
+    if (!roles || !roles.IsMap() || roles.size() == 0) return fail(y->error(roles ? roles : r, "roles", "want a mapping of roles"));
+    for (const auto& kv : roles) {
+        std::string role = kv.first.as<std::string>("");
+        if (role != "master" && role != "worker") return fail(y->error(kv.first, "roles." + role, "unknown role (known: master, worker)"));
+        auto plan = parse_role(*y, kv.second, "roles." + role);
+        if (!plan) return fail(plan.error());
+        p.roles.emplace(role, std::move(*plan));
+    }
+    for (const std::string& c : p.component_names) {
+        if (!valid_name(c)) return fail(y->error(r["components"], "components", fmt::format("invalid component name '{}'", c)));
+        auto comp = load_component(dir, c);
+        if (!comp) return fail(comp.error());
+        for (const FileSpec& f : comp->files)
+            for (const std::string& role : f.roles)
+                if (!p.roles.contains(role))
+                    return fail(Errc::invalid_argument, "{}: {}: role '{}' is not a role of profile '{}'", f.where, f.name, role, p.name);
+        m.components.push_back(std::move(*comp));
+    }
+    return m;
+}
+
+} // namespace common::manifest

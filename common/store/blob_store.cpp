@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <common/store/blob_store.hpp>
+
+#include <cerrno>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace common::store {
+
+namespace fs = std::filesystem;
+
+Result<void> check_blob(std::string_view what, const BlobRef& want, const digest::Digest& got, std::uint64_t got_size)
+{
+    if (got_size != want.size)
+        return fail(Errc::size_mismatch, "{}: size mismatch: got {} bytes, want {} bytes", what, got_size, want.size);
+    if (got != want.digest)
+        return fail(Errc::digest_mismatch, "{}: sha256 mismatch: got {}, want {}", what, got.str(), want.digest.str());
+    return {};
+}
+
+Ingest::Ingest(io::File file, BlobRef want, fs::path final_path)
+    : m_file(std::move(file)), m_want(want), m_final(std::move(final_path))
+{
+}
+
+Ingest::~Ingest()
+{
+    if (!m_done && !m_file.path().empty()) ::unlink(m_file.path().c_str());
+}
+
+Result<void> Ingest::write(std::span<const std::byte> data)
+{
+    if (m_written + data.size() > m_want.size)
+        return fail(Errc::size_mismatch, "blob {}: size mismatch: more than the expected {} bytes", m_want.digest.str(),
+                    m_want.size);
+    m_hash.update(data);
+    m_written += data.size();
+    return m_file.write(data);
+}
+
+Result<void> Ingest::commit()
+{
+    TRY_VOID(check_blob(fmt::format("blob {}", m_want.digest.str()), m_want, m_hash.finish(), m_written));
+    TRY_VOID(m_file.sync());
+    if (::fchmod(m_file.fd(), 0444) != 0) return fail_errno("chmod " + m_file.path(), errno);
+    TRY_VOID(m_file.close());
+    // rename() replaces atomically; a concurrent writer of the same digest wrote the same bytes.
+    if (::rename(m_file.path().c_str(), m_final.c_str()) != 0)
+        return fail_errno(fmt::format("rename into {}", m_final.string()), errno);
+    m_done = true;
+    return io::sync_dir(m_final.parent_path());
+}
+
+Result<BlobStore> BlobStore::open(const fs::path& root)
+{
+    TRY_VOID(io::make_dirs(root / "blobs" / "sha256"));
+    TRY_VOID(io::make_dirs(root / "ingest"));
+    return BlobStore(root);
+}
+
+fs::path BlobStore::blob_path(const digest::Digest& d) const { return m_root / "blobs" / "sha256" / d.hex(); }
+
+bool BlobStore::contains(const BlobRef& ref) const
+{
+    struct stat st {};
+    return ::stat(blob_path(ref.digest).c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+           static_cast<std::uint64_t>(st.st_size) == ref.size;
+}
+
+Result<Ingest> BlobStore::begin(const BlobRef& want) const
+{
+    auto file = io::File::create_temp((m_root / "ingest").string(), want.digest.hex().substr(0, 16) + ".");
+    if (!file) return fail(file.error());
+    return Ingest(std::move(*file), want, blob_path(want.digest));
+}
+
+Result<void> BlobStore::verify(const BlobRef& ref) const
+{
+    auto got = digest::sha256_file(blob_path(ref.digest).string());
+    if (!got) return fail(got.error());
+    return check_blob(fmt::format("stored blob {}", blob_path(ref.digest).string()), ref, got->digest, got->size);
+}
+
+Result<std::size_t> BlobStore::remove_stale_ingests() const
+{
+    std::error_code ec;
+    std::size_t removed = 0;
+    for (const auto& entry : fs::directory_iterator(m_root / "ingest", ec)) {
+        if (fs::remove(entry.path(), ec)) ++removed;
+    }
+    if (ec) return fail(Errc::io, "clean {}: {}", (m_root / "ingest").string(), ec.message());
+    return removed;
+}
+
+} // namespace common::store

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <common/digest/sha256.hpp>
+#include <common/io/file.hpp>
+
+namespace common::store {
+
+// What a blob must be: its digest and size.
+struct BlobRef {
+    digest::Digest digest;
+    std::uint64_t size = 0;
+};
+
+class BlobStore;
+
+// One write transaction into the store: bytes go to ingest/, hashed as they come.
+// commit() checks size and digest, fsyncs and renames into blobs/sha256/<hex>.
+// Destroying an uncommitted Ingest removes its temporary file.
+class Ingest : public io::Sink {
+public:
+    Ingest(Ingest&&) noexcept = default;
+    Ingest& operator=(Ingest&&) noexcept = default;
+    ~Ingest() override;
+
+    // Fails with size_mismatch as soon as more bytes arrive than the expected size.
+    Result<void> write(std::span<const std::byte> data) override;
+    // Verifies and publishes; a blob already present counts as success.
+    Result<void> commit();
+    std::uint64_t written() const { return m_written; }
+
+private:
+    friend class BlobStore;
+    Ingest(io::File file, BlobRef want, std::filesystem::path final_path);
+
+    io::File m_file;
+    BlobRef m_want;
+    std::filesystem::path m_final;
+    digest::Sha256 m_hash;
+    std::uint64_t m_written = 0;
+    bool m_done = false;
+};
+
+// Content-addressed store: <root>/blobs/sha256/<hex>, written once, safe for concurrent writers
+// (each writer has its own temporary file; rename is atomic; an existing blob is never rewritten).
+class BlobStore {
+public:
+    // Opens (creating if needed) the store at root.
+    static Result<BlobStore> open(const std::filesystem::path& root);
+
+    const std::filesystem::path& root() const { return m_root; }
+    std::filesystem::path blob_path(const digest::Digest& d) const;
+    // True when the blob exists with the expected size (cheap; not proof of content).
+    bool contains(const BlobRef& ref) const;
+    // Starts writing a blob that must end up as `want`.
+    Result<Ingest> begin(const BlobRef& want) const;
+    // Re-hashes a stored blob; digest_mismatch/size_mismatch when it was damaged.
+    Result<void> verify(const BlobRef& ref) const;
+    // Removes temporary files left by killed writers. Only call while holding the node lock.
+    Result<std::size_t> remove_stale_ingests() const;
+
+private:
+    explicit BlobStore(std::filesystem::path root) : m_root(std::move(root)) {}
+    std::filesystem::path m_root;
+};
+
+// Verifies content against a ref, naming `what` in the error: "<what>: sha256 mismatch: got X, want Y".
+Result<void> check_blob(std::string_view what, const BlobRef& want, const digest::Digest& got, std::uint64_t got_size);
+
+} // namespace common::store
