@@ -3,6 +3,7 @@
 #include <bundler/build/builder.hpp>
 #include <bundler/build/locker.hpp>
 #include <common/bundle/bundle_file.hpp>
+#include <common/bundle/bundle_summary.hpp>
 #include <common/util/progress.hpp>
 
 #include <CLI/CLI.hpp>
@@ -115,23 +116,8 @@ int run_inspect(const fs::path& file, bool as_json)
         fmt::print("{}\n", j.dump(2));
         return 0;
     }
-    const auto& t = bf->trailer();
-    fmt::print("file:      {} ({})\n", file.string(), common::human_bytes(bf->file_size()));
-    fmt::print("format:    {}\n", t.format_version);
-    fmt::print("profile:   {} {}\n", index->profile, index->version);
-    if (!index->description.empty()) fmt::print("           {}\n", index->description);
-    fmt::print("created:   {}\n", index->created);
-    fmt::print("installer: {} bytes, {}\n", t.installer_size, t.installer_sha256.str());
-    fmt::print("payload:   {} bytes at offset {}, {}\n", t.payload_size, t.payload_offset, t.payload_sha256.str());
-    fmt::print("signed:    {}\n", (t.flags & 1) ? "yes" : "no");
-    for (const auto& p : index->platforms) fmt::print("platform:  {} {} {}\n", p.os, p.release, p.arch);
-    for (const auto& [role, plan] : index->roles)
-        fmt::print("role:      {}: {} (min {} CPU, {} GB memory, {} GB disk)\n", role, fmt::join(plan.phases, " -> "),
-                   plan.minima.cpus, plan.minima.memory_gb, plan.minima.disk_gb);
-    for (const auto& f : index->files)
-        fmt::print("file:      {} -> {} ({:04o}, {}, {})\n", f.name, f.install, f.mode, common::human_bytes(f.blob.size),
-                   f.blob.digest.str());
-    fmt::print("blobs:     {} ({})\n", index->blobs.size(), common::human_bytes(index->total_blob_bytes()));
+    fmt::print("{}", common::bundle::describe(*bf, *index));
+    fmt::print("{}", common::bundle::list_artifacts(*index));
     return 0;
 }
 

@@ -1,1 +1,218 @@
-int main(){}
+// SPDX-License-Identifier: Apache-2.0
+// platform-installer: the static program at the head of every .run file. It reads the payload and trailer
+// from its own file (/proc/self/exe), so the .run stays one valid ELF with no shell header.
+#include <installer/engine/engine.hpp>
+#include <installer/phases/preflight.hpp>
+#include <installer/system/node_lock.hpp>
+
+#include <common/bundle/bundle_summary.hpp>
+#include <common/util/progress.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <optional>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using common::Result;
+
+namespace {
+
+struct Options {
+    fs::path bundle = "/proc/self/exe";
+    bool check = false, info = false, list = false, dry_run = false, yes = false;
+    fs::path extract;
+    std::string role;
+    fs::path root = "/";
+    std::vector<std::string> only, skip, skip_checks;
+    std::string from;
+};
+
+int fail_with(const common::Error& e)
+{
+    fmt::print(stderr, "error: {}\n", e.message);
+    return e.code == common::Errc::invalid_argument ? 2 : 1;
+}
+
+// Opens the bundle and checks every byte's digest (installer, payload, trailer) without writing anything.
+Result<common::bundle::BundleIndex> verify_bundle(const common::bundle::BundleFile& bf, bool deep)
+{
+    common::ProgressMeter meter("verify", bf.trailer().payload_size);
+    auto progress = [&](std::uint64_t done, std::uint64_t) { meter.update(done); };
+    if (deep) return bf.verify_all(progress);
+    TRY_VOID(bf.verify_installer());
+    TRY_VOID(bf.verify_payload_digest(progress));
+    return bf.read_index();
+}
+
+int run_check(const common::bundle::BundleFile& bf)
+{
+    auto index = verify_bundle(bf, true);
+    if (!index) return fail_with(index.error());
+    fmt::print("ok: {} {}: installer, payload ({} blobs) and trailer digests match\n", index->profile, index->version,
+               index->blobs.size());
+    return 0;
+}
+
+int run_extract(const common::bundle::BundleFile& bf, const fs::path& dir)
+{
+    std::error_code ec;
+    if (fs::exists(dir, ec) && !fs::is_empty(dir, ec))
+        return fail_with({common::Errc::invalid_argument, fmt::format("--extract {}: folder is not empty", dir.string())});
+    auto index = verify_bundle(bf, false);
+    if (!index) return fail_with(index.error());
+    if (auto ok = common::io::make_dirs(dir / "blobs" / "sha256"); !ok) return fail_with(ok.error());
+    common::bundle::PayloadReader reader = bf.payload();
+    std::vector<std::byte> buf(1 << 20);
+    std::size_t count = 0;
+    for (;;) {
+        auto entry = reader.next();
+        if (!entry) return fail_with(entry.error());
+        if (!*entry) break;
+        // Entry paths were checked against the payload grammar by the reader: no "..", no links.
+        auto out = common::io::File::create((dir / (*entry)->path).string(), 0644);
+        if (!out) return fail_with(out.error());
+        for (;;) {
+            auto n = reader.read(buf);
+            if (!n) return fail_with(n.error());
+            if (*n == 0) break;
+            if (auto w = out->write(std::span(buf.data(), *n)); !w) return fail_with(w.error());
+        }
+        ++count;
+    }
+    if (auto d = reader.finish(); !d) return fail_with(d.error());
+    fmt::print("extracted {} entries into {}\n", count, dir.string());
+    return 0;
+}
+
+bool confirm(const std::string& question)
+{
+    fmt::print("{} [y/N] ", question);
+    std::fflush(stdout);
+    std::string answer;
+    std::getline(std::cin, answer);
+    return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+int run_install(const common::bundle::BundleFile& bf, const Options& o)
+{
+    // 1. The bundle's own bytes first: a damaged file is refused before anything on the node changes.
+    auto index = o.dry_run ? bf.read_index() : verify_bundle(bf, false);
+    if (!index) return fail_with(index.error());
+    const common::bundle::RolePlan* plan = index->role(o.role);
+    if (!plan) {
+        std::vector<std::string> roles;
+        for (const auto& [r, _] : index->roles) roles.push_back(r);
+        return fail_with({common::Errc::invalid_argument,
+                          fmt::format("role '{}' is not in this bundle (roles: {})", o.role, fmt::join(roles, ", "))});
+    }
+    for (const std::string& id : o.skip_checks) {
+        const auto& ids = installer::phases::preflight_check_ids();
+        if (std::find(ids.begin(), ids.end(), id) == ids.end())
+            return fail_with({common::Errc::invalid_argument,
+                              fmt::format("--skip-check {}: no such check (checks: {})", id, fmt::join(ids, ", "))});
+    }
+    auto names = installer::engine::select_phases(plan->phases, {o.only, o.skip, o.from});
+    if (!names) return fail_with(names.error());
+
+    installer::node::NodePaths paths = installer::node::NodePaths::under(o.root);
+    installer::engine::Logger log;
+    installer::phases::Context ctx{bf, *index, bf.trailer().bundle_json_sha256.str(), o.role, paths, log,
+                                   {o.skip_checks.begin(), o.skip_checks.end()}};
+
+    // 2. The plan, read-only.
+    auto planned = installer::engine::plan(ctx, *names);
+    if (!planned) return fail_with(planned.error());
+    if (o.dry_run || (!o.yes && ::isatty(STDIN_FILENO))) {
+        fmt::print("plan for role {} of {} {} (root {}):\n", o.role, index->profile, index->version, o.root.string());
+        for (const auto& p : *planned)
+            fmt::print("  {:<10} {:<14} {}\n", p.phase->name(), p.phase->is_gate() ? "check" : p.satisfied ? "already done" : "to do",
+                       p.phase->summary());
+        if (o.dry_run) return 0;
+        if (!confirm("Proceed?")) return fail_with({common::Errc::failed_precondition, "cancelled by the operator"});
+    }
+
+    // 3. Node state: one installer at a time, one log, a journal.
+    if (auto ok = common::io::make_dirs(paths.state); !ok) return fail_with(ok.error());
+    auto lock = installer::system::NodeLock::acquire(paths.lock);
+    if (!lock) return fail_with(lock.error());
+    if (auto ok = log.attach(paths.log); !ok) return fail_with(ok.error());
+    auto journal = installer::engine::Journal::open(paths.journal);
+    if (!journal) return fail_with(journal.error());
+    log.detail(fmt::format("start: role {}, bundle {} {} ({}), phases {}", o.role, index->profile, index->version,
+                           ctx.bundle_id, fmt::join(*names, ",")));
+    std::string interrupted;
+    if (journal->interrupted(ctx.bundle_id, o.role, &interrupted))
+        log.info("resuming: the previous run stopped during phase {}", interrupted);
+
+    // 4. Phases; re-plan under the lock, since another installer may have finished meanwhile.
+    planned = installer::engine::plan(ctx, *names);
+    if (!planned) return fail_with(planned.error());
+    auto outcome = installer::engine::run(ctx, *planned, *journal);
+    if (!outcome) {
+        log.error("{}", outcome.error().message);
+        log.info("log: {}", paths.log.string());
+        return outcome.error().code == common::Errc::invalid_argument ? 2 : 1;
+    }
+    if (*outcome == installer::engine::Outcome::nothing_to_do) {
+        log.info("nothing to do: role {} of {} {} is already installed ({} phases done); the node was not changed",
+                 o.role, index->profile, index->version, planned->size());
+        return 0;
+    }
+    log.info("installed role {} of {} {}; log: {}", o.role, index->profile, index->version, paths.log.string());
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    CLI::App app{"platform-installer: verify this bundle and install it on this node.\n"
+                 "  ./platform-installer.run --check             verify every byte, change nothing\n"
+                 "  ./platform-installer.run --info | --list     what the bundle holds\n"
+                 "  ./platform-installer.run --extract DIR       verify, then unpack the payload into DIR\n"
+                 "  ./platform-installer.run --role master       install (first master first), as root"};
+    Options o;
+    app.add_flag("--check", o.check, "verify installer, payload and trailer digests and every blob; change nothing");
+    app.add_flag("--info", o.info, "print the bundle's profile, roles, platforms and digests");
+    app.add_flag("--list", o.list, "list the bundle's files and blobs");
+    app.add_option("--extract", o.extract, "verify, then unpack bundle.json and blobs/ into DIR (must be empty)");
+    app.add_option("--role", o.role, "install this node as master or worker");
+    app.add_option("--root", o.root, "install into this target root instead of /")->capture_default_str();
+    app.add_flag("--dry-run", o.dry_run, "print the plan (what is done, what is to do) and change nothing");
+    app.add_flag("--yes,-y", o.yes, "do not ask for confirmation");
+    app.add_option("--only", o.only, "run only these phases (repeatable or comma-separated)")->delimiter(',');
+    app.add_option("--skip", o.skip, "skip these phases")->delimiter(',');
+    app.add_option("--from", o.from, "start at this phase");
+    app.add_option("--skip-check", o.skip_checks, "skip one preflight check by id (repeatable)")->delimiter(',');
+    app.add_option("--bundle", o.bundle, "read this .run file instead of the running program")->group("");
+    CLI::App* verify = app.add_subcommand("verify", "same as --check");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+    try {
+        std::error_code ec;
+        // Name the real file in messages, not /proc/self/exe.
+        if (o.bundle == "/proc/self/exe") o.bundle = fs::read_symlink(o.bundle, ec);
+        auto bf = common::bundle::BundleFile::open(o.bundle);
+        if (!bf) return fail_with(bf.error());
+        if (o.check || verify->parsed()) return run_check(*bf);
+        if (o.info || o.list) {
+            auto index = bf->read_index();
+            if (!index) return fail_with(index.error());
+            if (o.info) fmt::print("{}", common::bundle::describe(*bf, *index));
+            if (o.list) fmt::print("{}", common::bundle::list_artifacts(*index));
+            return 0;
+        }
+        if (!o.extract.empty()) return run_extract(*bf, o.extract);
+        if (!o.role.empty()) return run_install(*bf, o);
+        fmt::print(stderr, "{}\nnothing to do: give --check, --info, --list, --extract DIR or --role master|worker\n", app.help());
+        return 2;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "error: internal: {}\n", e.what());
+        return 1;
+    }
+}

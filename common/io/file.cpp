@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <vector>
 
 namespace common::io {
@@ -153,13 +154,17 @@ Result<std::string> read_file(const std::filesystem::path& path, std::uint64_t m
 {
     auto file = File::open_read(path.string());
     if (!file) return fail(file.error());
-    auto size = file->size();
-    if (!size) return fail(size.error());
-    if (*size > max_bytes)
-        return fail(Errc::invalid_argument, "read {}: {} bytes is over the limit of {}", path.string(), *size, max_bytes);
-    std::string out(*size, '\0');
-    TRY_VOID(file->pread_exact(std::as_writable_bytes(std::span(out.data(), out.size())), 0));
-    return out;
+    // Read to the end rather than trusting st_size: /proc files report 0.
+    std::string out;
+    std::array<std::byte, 64 * 1024> buf;
+    for (;;) {
+        auto n = file->read(buf);
+        if (!n) return fail(n.error());
+        if (*n == 0) return out;
+        if (out.size() + *n > max_bytes)
+            return fail(Errc::invalid_argument, "read {}: over the limit of {} bytes", path.string(), max_bytes);
+        out.append(reinterpret_cast<const char*>(buf.data()), *n);
+    }
 }
 
 Result<void> make_dirs(const std::filesystem::path& dir)

@@ -52,6 +52,8 @@ class BlobStore {
 public:
     // Opens (creating if needed) the store at root.
     static Result<BlobStore> open(const std::filesystem::path& root);
+    // A read-only view that creates nothing (for checks and dry runs); begin() fails if the store is absent.
+    static BlobStore view(const std::filesystem::path& root) { return BlobStore(root); }
 
     const std::filesystem::path& root() const { return m_root; }
     std::filesystem::path blob_path(const digest::Digest& d) const;

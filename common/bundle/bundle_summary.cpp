@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <common/bundle/bundle_summary.hpp>
+
+#include <common/util/progress.hpp>
+
+#include <fmt/format.h>
+
+namespace common::bundle {
+
+std::string describe(const BundleFile& file, const BundleIndex& index)
+{
+    const Trailer& t = file.trailer();
+    std::string out;
+    auto line = [&](std::string_view key, const std::string& value) { out += fmt::format("{:<10} {}\n", key, value); };
+    line("file:", fmt::format("{} ({})", file.path().string(), human_bytes(file.file_size())));
+    line("format:", std::to_string(t.format_version));
+    line("profile:", index.profile + " " + index.version);
+    if (!index.description.empty()) line("", index.description);
+    line("created:", std::to_string(index.created) + " (SOURCE_DATE_EPOCH)");
+    line("installer:", fmt::format("{} bytes, {}", t.installer_size, t.installer_sha256.str()));
+    line("payload:", fmt::format("{} bytes at offset {}, {}", t.payload_size, t.payload_offset, t.payload_sha256.str()));
+    line("index:", fmt::format("bundle.json {} bytes, {}", t.bundle_json_size, t.bundle_json_sha256.str()));
+    line("signed:", (t.flags & 1) ? "yes" : "no");
+    for (const Platform& p : index.platforms) line("platform:", p.os + " " + p.release + " " + p.arch);
+    for (const auto& [role, plan] : index.roles)
+        line("role:", fmt::format("{}: {} (min {} CPU, {} GB memory, {} GB disk)", role, fmt::join(plan.phases, " -> "),
+                                  plan.minima.cpus, plan.minima.memory_gb, plan.minima.disk_gb));
+    line("files:", std::to_string(index.files.size()));
+    line("blobs:", fmt::format("{} ({})", index.blobs.size(), human_bytes(index.total_blob_bytes())));
+    return out;
+}
+
+std::string list_artifacts(const BundleIndex& index)
+{
+    std::string out;
+    for (const FileEntry& f : index.files)
+        out += fmt::format("file  {:<20} {:<36} {:04o} {:>10}  {}  roles: {}\n", f.name, f.install, f.mode,
+                           human_bytes(f.blob.size), f.blob.digest.str(), f.roles.empty() ? "all" : fmt::format("{}", fmt::join(f.roles, ",")));
+    for (const store::BlobRef& b : index.blobs) out += fmt::format("blob  {}  {}\n", b.digest.str(), b.size);
+    return out;
+}
+
+} // namespace common::bundle
