@@ -1,0 +1,78 @@
+# Shared helpers for the end-to-end tests. Each test: `source "$(dirname "$0")/lib.sh"`.
+# ctest passes BIN (the build's bin/ folder) and SRC (the source tree). Everything is on loopback;
+# a scratch folder per run is removed on success and kept (and printed) on failure.
+set -euo pipefail
+trap 'echo "FAILED: ${BASH_SOURCE[0]}:${LINENO}: ${BASH_COMMAND}" >&2' ERR
+
+: "${BIN:?set BIN to the build bin/ folder}"
+: "${SRC:?set SRC to the source tree}"
+BUNDLER="$BIN/bundler"
+INSTALLER="$BIN/platform-installer"
+export SOURCE_DATE_EPOCH=1700000000
+
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/pi-e2e.XXXXXX")
+_PIDS=()
+_cleanup() {
+    local rc=$?
+    for p in "${_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+    if [ "$rc" -eq 0 ] || [ "$rc" -eq 125 ]; then rm -rf "$SCRATCH"; else echo "scratch kept: $SCRATCH" >&2; fi
+    exit "$rc"
+}
+trap _cleanup EXIT
+
+skip() { echo "SKIP: $*" >&2; exit 125; }
+die() { echo "FAILED: $*" >&2; exit 1; }
+need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
+
+# expect_fail "what" CMD...: CMD must exit non-zero; its stderr+stdout is left in $SCRATCH/out.
+expect_fail() {
+    local what=$1; shift
+    if "$@" >"$SCRATCH/out" 2>&1; then cat "$SCRATCH/out" >&2; die "$what: succeeded but must fail"; fi
+    return 0
+}
+# expect_output PATTERN: the last command's output ($SCRATCH/out) matches the extended regex.
+expect_output() {
+    grep -Eq -- "$1" "$SCRATCH/out" || { cat "$SCRATCH/out" >&2; die "output does not match /$1/"; }
+}
+
+# start_http DIR: serves DIR on a free loopback port; sets HTTP_PORT.
+start_http() {
+    local dir=$1 log="$SCRATCH/http.$RANDOM.log"
+    python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$dir" >"$log" 2>&1 &
+    _PIDS+=($!)
+    for _ in $(seq 100); do
+        HTTP_PORT=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$log" | head -n1)
+        [ -n "$HTTP_PORT" ] && return 0
+        sleep 0.1
+    done
+    die "http server did not start: $(cat "$log")"
+}
+
+# demo_workdir DIR: a workdir with the repo's manifests, its fixtures served on loopback and locked.
+# Sets MIRROR (the --mirror argument) and FIXTURES (the served folder).
+demo_workdir() {
+    local w=$1
+    mkdir -p "$w"
+    cp -r "$SRC/manifests" "$w/"
+    FIXTURES="$SCRATCH/fixtures"
+    mkdir -p "$FIXTURES/tools"
+    cp /bin/busybox "$FIXTURES/tools/busybox"
+    echo "hello from the demo bundle" >"$FIXTURES/tools/motd"
+    start_http "$FIXTURES"
+    MIRROR="demo.invalid=http://127.0.0.1:$HTTP_PORT"
+    "$BUNDLER" lock --profile demo --workdir "$w" --cache "$SCRATCH/cache" --mirror "$MIRROR" >/dev/null
+}
+
+# build_demo WORKDIR OUT: builds the demo profile into OUT.
+build_demo() {
+    "$BUNDLER" build --profile demo --workdir "$1" --cache "$SCRATCH/cache" --mirror "$MIRROR" \
+        --installer "$INSTALLER" --output "$2" >/dev/null
+}
+
+# tree_state DIR: one line per file (path, mode, sha256), excluding the log and the lock file whose
+# content is the last run's pid; used to compare node states.
+tree_state() {
+    (cd "$1" && find . \( -type f -o -type l \) ! -path './var/log/platform-installer.log' \
+        ! -path './var/lib/platform-installer/install.lock' ! -path './var/lib/platform-installer/journal.jsonl' \
+        ! -path './var/lib/platform-installer/preflight.json' -printf '%p %m ' -exec sha256sum {} \; | awk '{print $1, $2, $3}' | sort)
+}

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <doctest/doctest.h>
+
+#include "scratch.hpp"
+
+#include <common/store/blob_store.hpp>
+
+#include <fstream>
+#include <thread>
+#include <vector>
+
+using common::Errc;
+using common::store::BlobRef;
+using common::store::BlobStore;
+
+namespace {
+BlobRef ref_of(const std::string& s) { return {common::digest::sha256_of(s), s.size()}; }
+std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
+std::size_t files_in(const std::filesystem::path& dir)
+{
+    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(dir), {}));
+}
+} // namespace
+
+TEST_CASE("BlobStore::commit publishes a verified blob under blobs/sha256/<hex>")
+{
+    Scratch s;
+    auto store = BlobStore::open(s / "store");
+    REQUIRE(store);
+    BlobRef ref = ref_of("hello");
+    auto ingest = store->begin(ref);
+    REQUIRE(ingest);
+    REQUIRE(ingest->write(bytes("hel")));
+    REQUIRE(ingest->write(bytes("lo")));
+    REQUIRE(ingest->commit());
+    CHECK(store->contains(ref));
+    CHECK(store->blob_path(ref.digest) == s / "store/blobs/sha256" / ref.digest.hex());
+    CHECK(store->verify(ref));
+    CHECK(files_in(s / "store/ingest") == 0);
+}
+
+TEST_CASE("BlobStore::commit rejects a digest mismatch and leaves nothing behind")
+{
+    Scratch s;
+    auto store = BlobStore::open(s / "store");
+    REQUIRE(store);
+    BlobRef want = ref_of("hello");
+    {
+        auto ingest = store->begin(want);
+        REQUIRE(ingest);
+        REQUIRE(ingest->write(bytes("HELLO")));
+        auto r = ingest->commit();
+        REQUIRE(!r);
+        CHECK(r.error().code == Errc::digest_mismatch);
+        CHECK(r.error().message.find(want.digest.str()) != std::string::npos);
+        CHECK(r.error().message.find(common::digest::sha256_of("HELLO").str()) != std::string::npos);
+    }
+    CHECK(!store->contains(want));
+    CHECK(files_in(s / "store/ingest") == 0);
+}
+
+TEST_CASE("BlobStore ingest refuses bytes past the expected size")
+{
+    Scratch s;
+    auto store = BlobStore::open(s / "store");
+    REQUIRE(store);
+    auto ingest = store->begin(ref_of("abc"));
+    REQUIRE(ingest);
+    auto r = ingest->write(bytes("abcd"));
+    REQUIRE(!r);
+    CHECK(r.error().code == Errc::size_mismatch);
+
+    auto short_ingest = store->begin(ref_of("abc"));
+    REQUIRE(short_ingest);
+    REQUIRE(short_ingest->write(bytes("ab")));
+    CHECK(short_ingest->commit().error().code == Errc::size_mismatch);
+}
+
+TEST_CASE("BlobStore is safe for concurrent writers of the same and different blobs")
+{
+    Scratch s;
+    auto store = BlobStore::open(s / "store");
+    REQUIRE(store);
+    std::vector<std::string> contents;
+    for (int i = 0; i < 4; ++i) contents.push_back(std::string(200000 + i, static_cast<char>('a' + i)));
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&, t] {
+            const std::string& c = contents[static_cast<std::size_t>(t % 4)];
+            auto ingest = store->begin(ref_of(c));
+            if (!ingest) return void(++failures);
+            for (std::size_t off = 0; off < c.size(); off += 4096)
+                if (!ingest->write(bytes(c.substr(off, 4096)))) return void(++failures);
+            if (!ingest->commit()) ++failures;
+        });
+    }
+    for (auto& th : threads) th.join();
+    CHECK(failures == 0);
+    for (const auto& c : contents) CHECK(store->verify(ref_of(c)));
+    CHECK(files_in(s / "store/blobs/sha256") == 4);
+    CHECK(files_in(s / "store/ingest") == 0);
+}
+
+TEST_CASE("BlobStore::verify catches a damaged blob that still has the right size")
+{
+    Scratch s;
+    auto store = BlobStore::open(s / "store");
+    REQUIRE(store);
+    BlobRef ref = ref_of("payload");
+    auto ingest = store->begin(ref);
+    REQUIRE(ingest);
+    REQUIRE(ingest->write(bytes("payload")));
+    REQUIRE(ingest->commit());
+    std::filesystem::permissions(store->blob_path(ref.digest), std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::add);
+    std::ofstream(store->blob_path(ref.digest), std::ios::binary) << "PAYLOAD";
+    CHECK(store->contains(ref)); // same size: contains() is no proof
+    CHECK(store->verify(ref).error().code == Errc::digest_mismatch);
+}
+
+TEST_CASE("BlobStore::remove_stale_ingests drops what killed writers left")
+{
+    Scratch s;
+    auto store = BlobStore::open(s / "store");
+    REQUIRE(store);
+    s.write("store/ingest/abandoned.123", "partial");
+    auto removed = store->remove_stale_ingests();
+    REQUIRE(removed);
+    CHECK(*removed == 1);
+    CHECK(files_in(s / "store/ingest") == 0);
+}
