@@ -36,7 +36,7 @@ Result<void> BundleFile::hash_range(std::uint64_t offset, std::uint64_t size, co
     }
     digest::Digest got = h.finish();
     if (got != want)
-        return fail(Errc::digest_mismatch, "{}: {} is damaged: sha256 {}, the trailer records {}", m_path.string(), what,
+        return fail(Errc::digest_mismatch, "{}: {} is damaged: its sha256 is {}, the trailer records {}", m_path.string(), what,
                     got.str(), want.str());
     return {};
 }
@@ -139,7 +139,7 @@ Result<BundleIndex> BundleFile::walk_payload(const Progress& progress) const
     auto payload_digest = reader.finish();
     if (!payload_digest) return with_path(payload_digest.error());
     if (*payload_digest != m_trailer.payload_sha256)
-        return fail(Errc::digest_mismatch, "{}: payload is damaged: sha256 {}, the trailer records {}", m_path.string(),
+        return fail(Errc::digest_mismatch, "{}: payload is damaged: its sha256 is {}, the trailer records {}", m_path.string(),
                     payload_digest->str(), m_trailer.payload_sha256.str());
     return index;
 }

@@ -62,14 +62,10 @@ Result<Trailer> Trailer::decode(std::span<const std::byte, k_trailer_size> bytes
     if (get_le<std::uint32_t>(p + 12) != k_trailer_size)
         return fail(Errc::corrupt, "trailer size field is {}, want {}", get_le<std::uint32_t>(p + 12), k_trailer_size);
     digest::Digest self = digest::sha256_of(std::span<const std::byte>(p, 248));
-    if (std::memcmp(self.bytes.data(), p + 248, 32) != 0)
-        return fail(Errc::corrupt, "trailer is damaged: its sha256 is {}, the trailer records {}", self.str(),
-                    digest::Digest{[&] {
-                        std::array<std::uint8_t, 32> a{};
-                        std::memcpy(a.data(), p + 248, 32);
-                        return a;
-                    }()}
-                        .str());
+    digest::Digest recorded;
+    std::memcpy(recorded.bytes.data(), p + 248, 32);
+    if (self != recorded)
+        return fail(Errc::corrupt, "trailer is damaged: its sha256 is {}, the trailer records {}", self.str(), recorded.str());
     t.installer_size = get_le<std::uint64_t>(p + 16);
     t.payload_offset = get_le<std::uint64_t>(p + 24);
     t.payload_size = get_le<std::uint64_t>(p + 32);

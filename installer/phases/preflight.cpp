@@ -86,7 +86,7 @@ std::vector<CheckResult> evaluate_preflight(const system::Facts& f, const common
                         "use a bundle built for this OS release (bundler build with a profile listing it)"));
     out.push_back(check("arch", arch_ok, f.arch, fmt::format("one of: {}", fmt::join(arches, ", ")),
                         "use a bundle built for this architecture"));
-    out.push_back(check("cpu", f.cpus >= plan.minima.cpus, fmt::format("{} CPUs", f.cpus), fmt::format("{} CPUs", plan.minima.cpus),
+    out.push_back(check("cpu", f.cpus >= plan.minima.cpus, fmt::format("{} CPU", f.cpus), fmt::format("{} CPU", plan.minima.cpus),
                         "give the node more CPUs"));
     double mem_need = plan.minima.memory_gb * k_gib * k_memory_tolerance;
     out.push_back(check("memory", static_cast<double>(f.memory_bytes) >= mem_need,

@@ -47,7 +47,7 @@ for name in "${!offsets[@]}"; do
     flip "$SCRATCH/$name.run" "${offsets[$name]}"
     case $name in
     installer-*) check_refused "$name" "installer part is damaged" no ;; # a damaged installer cannot be trusted to check itself
-    *) check_refused "$name" "payload is damaged: sha256 sha256:[0-9a-f]{64}, the trailer records sha256:[0-9a-f]{64}" yes ;;
+    *) check_refused "$name" "payload is damaged: its sha256 is sha256:[0-9a-f]{64}, the trailer records sha256:[0-9a-f]{64}" yes ;;
     esac
 done
 
