@@ -189,7 +189,7 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
     fs::path output = o.output.empty() ? o.workdir / "dist" / fmt::format("platform-installer-{}.run", o.profile) : o.output;
     fs::path out_dir = output.parent_path().empty() ? "." : output.parent_path();
     TRY_VOID(io::make_dirs(out_dir));
-    auto file = io::File::create_temp(out_dir.string(), "." + output.filename().string() + ".tmp-");
+    auto file = io::create_temp_beside(output);
     if (!file) return fail(file.error());
     TempGuard guard{file->path()};
 

@@ -121,6 +121,27 @@ Result<void> File::close()
     return {};
 }
 
+Result<File> create_temp_beside(const std::filesystem::path& target)
+{
+    std::filesystem::path dir = target.parent_path().empty() ? "." : target.parent_path();
+    return File::create_temp(dir.string(), "." + target.filename().string() + ".tmp-");
+}
+
+Result<std::size_t> remove_stale_temps(const std::filesystem::path& target)
+{
+    std::filesystem::path dir = target.parent_path().empty() ? "." : target.parent_path();
+    std::string prefix = "." + target.filename().string() + ".tmp-";
+    std::error_code ec;
+    std::size_t removed = 0;
+    if (!std::filesystem::is_directory(dir, ec)) return removed;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        std::string name = entry.path().filename().string();
+        if (name.size() == prefix.size() + 6 && name.starts_with(prefix) && std::filesystem::remove(entry.path(), ec)) ++removed;
+    }
+    if (ec) return fail(Errc::io, "clean temporary files of {}: {}", target.string(), ec.message());
+    return removed;
+}
+
 Result<void> sync_dir(const std::filesystem::path& dir)
 {
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -135,7 +156,7 @@ Result<void> sync_dir(const std::filesystem::path& dir)
 Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view content, unsigned mode)
 {
     std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
-    auto file = File::create_temp(dir.string(), "." + path.filename().string() + ".tmp-");
+    auto file = create_temp_beside(path);
     if (!file) return fail(file.error());
     std::string temp = file->path();
     auto undo = [&](Error e) {

@@ -41,6 +41,11 @@ private:
     std::string m_path;
 };
 
+// A temporary file beside `target`, named ".<name>.tmp-XXXXXX", so a killed writer's leftovers can be found.
+Result<File> create_temp_beside(const std::filesystem::path& target);
+// Removes the ".<name>.tmp-*" leftovers of `target`; only while no other writer of target can run.
+Result<std::size_t> remove_stale_temps(const std::filesystem::path& target);
+
 // fsyncs a directory so a rename or create inside it survives power loss.
 Result<void> sync_dir(const std::filesystem::path& dir);
 

@@ -31,7 +31,9 @@ Result<void> install_from_store(const common::store::BlobStore& st, const common
     TRY_VOID(io::make_dirs(target.parent_path()));
     auto src = io::File::open_read(st.blob_path(f.blob.digest).string());
     if (!src) return fail(src.error());
-    auto tmp = io::File::create_temp(target.parent_path().string(), "." + target.filename().string() + ".tmp-");
+    // A killed earlier run may have left a partial copy beside the target (we hold the node lock).
+    TRY_VOID(io::remove_stale_temps(target));
+    auto tmp = io::create_temp_beside(target);
     if (!tmp) return fail(tmp.error());
     std::string tmp_path = tmp->path();
     auto undo = [&](common::Error e) {
@@ -52,6 +54,7 @@ Result<void> install_from_store(const common::store::BlobStore& st, const common
     // Verify again on consume: the store copy may have been damaged since extraction.
     if (auto ok = common::store::check_blob("stored blob " + st.blob_path(f.blob.digest).string(), f.blob, h.finish(), total); !ok)
         return undo(ok.error());
+    system::failpoint("binaries.temp_written");
     if (::fchmod(tmp->fd(), f.mode) != 0) return undo(common::fail_errno("chmod " + tmp_path, errno).error());
     if (auto ok = tmp->sync(); !ok) return undo(ok.error());
     if (auto ok = tmp->close(); !ok) return undo(ok.error());

@@ -43,6 +43,7 @@ public:
             ctx.log.info("  {:<12} {:<7} {} (need {})", r.id, status, r.observed, r.required);
             if (!r.ok && !r.skipped) failed.push_back(&r);
         }
+        TRY_VOID(common::io::remove_stale_temps(ctx.paths.preflight));
         TRY_VOID(common::io::write_file_atomic(ctx.paths.preflight,
                                                nlohmann::json{{"role", ctx.role}, {"checks", j}}.dump(2) + "\n"));
         if (failed.empty()) return {};
