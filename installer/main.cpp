@@ -55,34 +55,59 @@ int run_check(const common::bundle::BundleFile& bf)
     return 0;
 }
 
+// Writes one blob into the extraction folder: a temp file beside its final name, renamed once checked.
+class FileBlobSink : public common::bundle::BlobSink {
+public:
+    FileBlobSink(common::io::File file, fs::path target) : m_file(std::move(file)), m_target(std::move(target)) {}
+    ~FileBlobSink() override
+    {
+        if (!m_committed) ::unlink(m_file.path().c_str());
+    }
+    Result<void> write(std::span<const std::byte> data) override { return m_file.write(data); }
+    Result<void> commit() override
+    {
+        TRY_VOID(m_file.close());
+        if (::rename(m_file.path().c_str(), m_target.c_str()) != 0)
+            return common::fail_errno("rename to " + m_target.string(), errno);
+        m_committed = true;
+        return {};
+    }
+
+private:
+    common::io::File m_file;
+    fs::path m_target;
+    bool m_committed = false;
+};
+
 int run_extract(const common::bundle::BundleFile& bf, const fs::path& dir)
 {
     std::error_code ec;
     if (fs::exists(dir, ec) && !fs::is_empty(dir, ec))
         return fail_with({common::Errc::invalid_argument, fmt::format("--extract {}: folder is not empty", dir.string())});
-    auto index = verify_bundle(bf, false);
-    if (!index) return fail_with(index.error());
-    if (auto ok = common::io::make_dirs(dir / "blobs" / "sha256"); !ok) return fail_with(ok.error());
-    common::bundle::PayloadReader reader = bf.payload();
-    std::vector<std::byte> buf(1 << 20);
-    std::size_t count = 0;
-    for (;;) {
-        auto entry = reader.next();
-        if (!entry) return fail_with(entry.error());
-        if (!*entry) break;
-        // Entry paths were checked against the payload grammar by the reader: no "..", no links.
-        auto out = common::io::File::create((dir / (*entry)->path).string(), 0644);
-        if (!out) return fail_with(out.error());
-        for (;;) {
-            auto n = reader.read(buf);
-            if (!n) return fail_with(n.error());
-            if (*n == 0) break;
-            if (auto w = out->write(std::span(buf.data(), *n)); !w) return fail_with(w.error());
-        }
-        ++count;
-    }
-    if (auto d = reader.finish(); !d) return fail_with(d.error());
-    fmt::print("extracted {} entries into {}\n", count, dir.string());
+    if (auto ok = bf.verify_installer(); !ok) return fail_with(ok.error());
+    bool created = !fs::exists(dir, ec);
+    // On failure, take back what was written: the folder was empty (or absent) before.
+    auto undo = [&](const common::Error& e) {
+        if (created) fs::remove_all(dir, ec);
+        else
+            for (const auto& entry : fs::directory_iterator(dir, ec)) fs::remove_all(entry.path(), ec);
+        return fail_with(e);
+    };
+    if (auto ok = common::io::make_dirs(dir / "blobs" / "sha256"); !ok) return undo(ok.error());
+    // Entry paths were checked against the payload grammar by the reader (no "..", no links) and each
+    // blob's bytes against its digest before it gets its name.
+    auto sinks = [&](const common::store::BlobRef& ref) -> Result<std::unique_ptr<common::bundle::BlobSink>> {
+        fs::path target = dir / "blobs" / "sha256" / ref.digest.hex();
+        auto file = common::io::create_temp_beside(target);
+        if (!file) return common::fail(file.error());
+        return std::make_unique<FileBlobSink>(std::move(*file), target);
+    };
+    common::ProgressMeter meter("extract", bf.trailer().payload_size);
+    auto walked = bf.walk([&](std::uint64_t done, std::uint64_t) { meter.update(done); }, sinks);
+    if (!walked) return undo(walked.error());
+    if (auto ok = common::io::write_file_atomic(dir / "bundle.json", walked->index_json); !ok) return undo(ok.error());
+    meter.finish();
+    fmt::print("extracted bundle.json and {} blobs into {}\n", walked->index.blobs.size(), dir.string());
     return 0;
 }
 

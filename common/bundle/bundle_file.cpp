@@ -56,6 +56,9 @@ PayloadReader BundleFile::payload(Progress progress) const
     return PayloadReader(m_file, m_trailer.payload_offset, m_trailer.payload_size, std::move(progress));
 }
 
+namespace {
+
+// Reads the current entry (bundle.json) fully, capped at 16 MiB, and checks it against the trailer.
 Result<std::string> read_index_entry(PayloadReader& reader, const PayloadEntry& entry, const Trailer& trailer)
 {
     if (entry.size > io::k_max_document_bytes)
@@ -73,6 +76,27 @@ Result<std::string> read_index_entry(PayloadReader& reader, const PayloadEntry& 
     return text;
 }
 
+// Moves one entry's bytes through the hash (and the sink, if any); commits the sink only when they match.
+Result<void> take_blob(PayloadReader& reader, const PayloadEntry& entry, const store::BlobRef& want, BlobSink* sink,
+                       std::vector<std::byte>& buf)
+{
+    digest::Sha256 h;
+    std::uint64_t total = 0;
+    for (;;) {
+        auto n = reader.read(buf);
+        if (!n) return fail(n.error());
+        if (*n == 0) break;
+        std::span<const std::byte> chunk(buf.data(), *n);
+        h.update(chunk);
+        total += *n;
+        if (sink) TRY_VOID(sink->write(chunk));
+    }
+    TRY_VOID(store::check_blob("payload entry " + entry.path, want, h.finish(), total));
+    return sink ? sink->commit() : Result<void>{};
+}
+
+} // namespace
+
 Result<BundleIndex> BundleFile::read_index() const
 {
     PayloadReader reader = payload();
@@ -89,59 +113,62 @@ Result<BundleIndex> BundleFile::read_index() const
 Result<BundleIndex> BundleFile::verify_all(const Progress& progress) const
 {
     TRY_VOID(verify_installer());
-    auto index = walk_payload(progress);
-    // A damaged payload usually shows first as a zstd or tar error; name the root cause instead.
-    if (!index) TRY_VOID(verify_payload_digest());
-    return index;
+    auto walked = walk(progress, {});
+    if (!walked) return fail(walked.error());
+    return std::move(walked->index);
 }
 
-Result<BundleIndex> BundleFile::walk_payload(const Progress& progress) const
+Result<WalkResult> BundleFile::walk(const Progress& progress, const BlobSinkFactory& sinks) const
+{
+    auto walked = walk_entries(progress, sinks);
+    if (!walked) {
+        TRY_VOID(verify_payload_digest());
+        return fail(walked.error().wrap(m_path.string()));
+    }
+    return walked;
+}
+
+Result<WalkResult> BundleFile::walk_entries(const Progress& progress, const BlobSinkFactory& sinks) const
 {
     PayloadReader reader = payload(progress);
-    auto with_path = [&](const Error& e) { return fail(e.wrap(m_path.string())); };
     auto first = reader.next();
-    if (!first) return with_path(first.error());
-    if (!*first) return fail(Errc::corrupt, "{}: payload has no bundle.json", m_path.string());
+    if (!first) return fail(first.error());
+    if (!*first) return fail(Errc::corrupt, "payload has no bundle.json");
     auto text = read_index_entry(reader, **first, m_trailer);
-    if (!text) return with_path(text.error());
+    if (!text) return fail(text.error());
     auto index = BundleIndex::parse(*text);
-    if (!index) return with_path(index.error());
+    if (!index) return fail(index.error());
 
     std::set<digest::Digest> seen;
     std::vector<std::byte> buf(1 << 20);
     for (;;) {
         auto entry = reader.next();
-        if (!entry) return with_path(entry.error());
+        if (!entry) return fail(entry.error());
         if (!*entry) break;
-        auto d = digest::Digest::from_hex(std::string_view((*entry)->path).substr(13));
-        if (!d) return with_path(d.error());
-        auto listed = std::find_if(index->blobs.begin(), index->blobs.end(),
-                                   [&](const store::BlobRef& b) { return b.digest == *d; });
-        if (listed == index->blobs.end())
-            return fail(Errc::corrupt, "{}: payload entry '{}' is not listed in bundle.json", m_path.string(), (*entry)->path);
-        if (!seen.insert(*d).second)
-            return fail(Errc::corrupt, "{}: payload entry '{}' appears twice", m_path.string(), (*entry)->path);
-        digest::Sha256 h;
-        std::uint64_t total = 0;
-        for (;;) {
-            auto n = reader.read(buf);
-            if (!n) return with_path(n.error());
-            if (*n == 0) break;
-            h.update(std::span(buf.data(), *n));
-            total += *n;
+        const std::string& path = (*entry)->path;
+        auto d = digest::Digest::from_hex(std::string_view(path).substr(13));
+        if (!d) return fail(d.error());
+        auto listed = std::lower_bound(index->blobs.begin(), index->blobs.end(), *d,
+                                       [](const store::BlobRef& b, const digest::Digest& x) { return b.digest < x; });
+        if (listed == index->blobs.end() || listed->digest != *d)
+            return fail(Errc::corrupt, "payload entry '{}' is not listed in bundle.json", path);
+        if (!seen.insert(*d).second) return fail(Errc::corrupt, "payload entry '{}' appears twice", path);
+        std::unique_ptr<BlobSink> sink;
+        if (sinks) {
+            auto made = sinks(*listed);
+            if (!made) return fail(made.error());
+            sink = std::move(*made);
         }
-        if (auto ok = store::check_blob("payload entry " + (*entry)->path, *listed, h.finish(), total); !ok)
-            return with_path(ok.error());
+        TRY_VOID(take_blob(reader, **entry, *listed, sink.get(), buf));
     }
     if (seen.size() != index->blobs.size())
-        return fail(Errc::corrupt, "{}: bundle.json lists {} blobs but the payload holds {}", m_path.string(),
-                    index->blobs.size(), seen.size());
+        return fail(Errc::corrupt, "bundle.json lists {} blobs but the payload holds {}", index->blobs.size(), seen.size());
     auto payload_digest = reader.finish();
-    if (!payload_digest) return with_path(payload_digest.error());
+    if (!payload_digest) return fail(payload_digest.error());
     if (*payload_digest != m_trailer.payload_sha256)
-        return fail(Errc::digest_mismatch, "{}: payload is damaged: its sha256 is {}, the trailer records {}", m_path.string(),
+        return fail(Errc::digest_mismatch, "payload is damaged: its sha256 is {}, the trailer records {}",
                     payload_digest->str(), m_trailer.payload_sha256.str());
-    return index;
+    return WalkResult{std::move(*index), std::move(*text)};
 }
 
 } // namespace common::bundle

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 
 #include <common/bundle/bundle_index.hpp>
 #include <common/bundle/payload_reader.hpp>
@@ -10,11 +11,25 @@
 
 namespace common::bundle {
 
-// A .run file opened for reading: [installer][payload][trailer]. Every accessor that hands out bytes
-// checks them against the trailer first.
+// Where walk() puts a blob's bytes. commit() is called only after the walker checked the bytes
+// against the blob's size and digest; a sink destroyed without commit() must leave nothing behind.
+class BlobSink : public io::Sink {
+public:
+    virtual Result<void> commit() = 0;
+};
+
+// Chooses a sink per blob: nullptr means "only check this blob" (e.g. it is already stored).
+using BlobSinkFactory = std::function<Result<std::unique_ptr<BlobSink>>(const store::BlobRef&)>;
+
+struct WalkResult {
+    BundleIndex index;
+    std::string index_json; // bundle.json exactly as stored
+};
+
+// A .run file opened for reading: [installer][payload][trailer].
 class BundleFile {
 public:
-    // Opens the file and decodes its trailer (checks magic, version, trailer digest, sizes).
+    // Opens the file and decodes its trailer (checks magic, version, flags, trailer digest, sizes).
     static Result<BundleFile> open(const std::filesystem::path& path);
 
     const Trailer& trailer() const { return m_trailer; }
@@ -25,20 +40,24 @@ public:
     Result<void> verify_installer(const Progress& progress = {}) const;
     // Hashes the compressed payload against the trailer (no decompression).
     Result<void> verify_payload_digest(const Progress& progress = {}) const;
-    // Reads the first payload entry and checks it against bundle_json_sha256, then parses it.
+    // Reads the first payload entry, checks it against bundle_json_sha256 and parses it.
     Result<BundleIndex> read_index() const;
-    // Full check: installer and payload digests, then every entry decompressed and each blob's digest and
-    // size checked against the index, every listed blob present once, nothing else.
+    // One pass over the payload with every check: bundle.json against the trailer; each entry a listed
+    // blob, once, whose bytes match its size and digest (handed to the sink from `sinks`, if any, and
+    // committed only then); every listed blob present; only zero padding after the archive; the
+    // compressed bytes' sha256 equal to the trailer's. When the walk fails on a damaged payload, the
+    // error names the payload digest mismatch (the root cause) rather than the zstd or tar symptom.
+    Result<WalkResult> walk(const Progress& progress, const BlobSinkFactory& sinks) const;
+    // Full check without writing: the installer digest, then walk().
     Result<BundleIndex> verify_all(const Progress& progress = {}) const;
-    // A reader over the payload; the caller walks it (see PayloadReader).
-    PayloadReader payload(Progress progress = {}) const;
 
 private:
     BundleFile(std::filesystem::path path, io::File file, std::uint64_t size, Trailer trailer)
         : m_path(std::move(path)), m_file(std::move(file)), m_size(size), m_trailer(trailer)
     {
     }
-    Result<BundleIndex> walk_payload(const Progress& progress) const;
+    Result<WalkResult> walk_entries(const Progress& progress, const BlobSinkFactory& sinks) const;
+    PayloadReader payload(Progress progress = {}) const;
     Result<void> hash_range(std::uint64_t offset, std::uint64_t size, const digest::Digest& want, std::string_view what,
                             const Progress& progress) const;
 
@@ -47,8 +66,5 @@ private:
     std::uint64_t m_size = 0;
     Trailer m_trailer;
 };
-
-// Reads the current payload entry (bundle.json) fully, capped at 16 MiB, and checks its digest.
-Result<std::string> read_index_entry(PayloadReader& reader, const PayloadEntry& entry, const Trailer& trailer);
 
 } // namespace common::bundle

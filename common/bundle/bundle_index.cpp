@@ -16,6 +16,17 @@ bool FileEntry::for_role(std::string_view role) const
     return roles.empty() || std::find(roles.begin(), roles.end(), role) != roles.end();
 }
 
+std::optional<unsigned> parse_mode(std::string_view text)
+{
+    if (text.size() < 3 || text.size() > 4) return std::nullopt;
+    unsigned mode = 0;
+    for (char c : text) {
+        if (c < '0' || c > '7') return std::nullopt;
+        mode = mode * 8 + static_cast<unsigned>(c - '0');
+    }
+    return mode;
+}
+
 Result<void> check_install_path(std::string_view path)
 {
     if (!path.starts_with('/')) return fail(Errc::invalid_argument, "install path '{}' is not absolute", path);
@@ -73,7 +84,7 @@ namespace {
 Result<store::BlobRef> parse_blob(const json& j, std::string_view where)
 {
     auto d = digest::Digest::parse(j.at("digest").get<std::string>());
-    if (!d) return fail(d.error().wrap(where));
+    if (!d) return fail(Errc::corrupt, "{}: {}", where, d.error().message);
     return store::BlobRef{*d, j.at("size").get<std::uint64_t>()};
 }
 
@@ -111,11 +122,11 @@ Result<BundleIndex> parse_index(const json& j)
         e.component = f.value("component", "");
         e.url = f.value("url", "");
         e.install = f.at("install").get<std::string>();
-        if (auto ok = check_install_path(e.install); !ok) return fail(ok.error().wrap(where));
+        if (auto ok = check_install_path(e.install); !ok) return fail(Errc::corrupt, "{}: {}", where, ok.error().message);
         const std::string mode = f.at("mode").get<std::string>();
-        std::size_t used = 0;
-        e.mode = static_cast<unsigned>(std::stoul(mode, &used, 8));
-        if (used != mode.size() || e.mode > 07777) return fail(Errc::corrupt, "{}: invalid mode '{}'", where, mode);
+        std::optional<unsigned> parsed = parse_mode(mode);
+        if (!parsed) return fail(Errc::corrupt, "{}: invalid mode '{}'", where, mode);
+        e.mode = *parsed;
         e.roles = f.value("roles", std::vector<std::string>{});
         auto ref = parse_blob(f, where);
         if (!ref) return fail(ref.error());

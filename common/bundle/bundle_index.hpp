@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,9 @@ struct BundleIndex {
     std::uint64_t total_blob_bytes() const;
     const RolePlan* role(std::string_view name) const;
 };
+
+// A file mode written as 3 or 4 octal digits ("0755", "644"); nullopt for anything else.
+std::optional<unsigned> parse_mode(std::string_view text);
 
 // An install path is absolute, normalized and has no "..": "/usr/local/bin/k3s".
 Result<void> check_install_path(std::string_view path);

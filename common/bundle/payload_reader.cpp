@@ -29,7 +29,9 @@ Result<std::uint64_t> number(const std::byte* p, std::size_t len, std::string_vi
 {
     auto u = [&](std::size_t i) { return std::to_integer<std::uint8_t>(p[i]); };
     if (u(0) & 0x80) {
-        std::uint64_t v = 0;
+        // GNU base-256: big-endian two's complement in the bits after the marker bit; negative is invalid.
+        if (u(0) & 0x40) return fail(Errc::corrupt, "tar header: {} is negative", what);
+        std::uint64_t v = u(0) & 0x3f;
         for (std::size_t i = 1; i < len; ++i) {
             if (v >> 56) return fail(Errc::corrupt, "tar header: {} overflows", what);
             v = v << 8 | u(i);
@@ -212,9 +214,9 @@ struct PayloadReader::Impl {
             for (std::size_t i = 0; i < k_block; ++i)
                 got += (i >= 148 && i < 156) ? ' ' : std::to_integer<std::uint8_t>(h[i]);
             if (got != *sum) return fail(Errc::corrupt, "payload: tar header checksum mismatch after entry {}", entries);
-            if (std::memcmp(h.data() + 257, "ustar\0" "00", 8) != 0)
-                return fail(Errc::corrupt, "payload: tar header is not POSIX ustar");
             std::string name = field(h.data(), 100);
+            if (std::memcmp(h.data() + 257, "ustar\0" "00", 8) != 0)
+                return fail(Errc::corrupt, "payload entry '{}': tar header is not POSIX ustar", name);
             std::string prefix = field(h.data() + 345, 155);
             std::string path = prefix.empty() ? name : prefix + "/" + name;
             auto size_field = number(h.data() + 124, 12, "size");

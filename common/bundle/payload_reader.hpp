@@ -23,7 +23,7 @@ struct PayloadEntry {
 // Called with (compressed bytes consumed, total compressed bytes).
 using Progress = std::function<void(std::uint64_t, std::uint64_t)>;
 
-// Checks an entry path against the payload grammar; invalid_argument naming the entry otherwise.
+// Checks an entry path against the payload grammar; corrupt, naming the entry, otherwise.
 Result<void> check_entry_path(std::string_view path);
 
 class PayloadReader {

@@ -74,6 +74,11 @@ Result<Trailer> Trailer::decode(std::span<const std::byte, k_trailer_size> bytes
     std::memcpy(t.payload_sha256.bytes.data(), p + 80, 32);
     std::memcpy(t.bundle_json_sha256.bytes.data(), p + 112, 32);
     t.flags = get_le<std::uint32_t>(p + 144);
+    // v1 readers know no flags yet: a set bit (e.g. "signed") must not be shown as if it had been checked.
+    if (t.flags != 0)
+        return fail(Errc::unsupported, "trailer flags 0x{:x} are not supported by this program (signed bundles are not yet)",
+                    t.flags);
+    if (get_le<std::uint32_t>(p + 148) != 0) return fail(Errc::corrupt, "trailer reserved field is not zero");
     std::memcpy(t.signer_fingerprint.data(), p + 152, 32);
     std::memcpy(t.signature.data(), p + 184, 64);
     if (t.payload_offset != t.installer_size)

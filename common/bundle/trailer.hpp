@@ -13,7 +13,7 @@
 //     48  32 installer_sha256
 //     80  32 payload_sha256          over the compressed payload bytes
 //     112 32 bundle_json_sha256      over the uncompressed bundle.json
-//     144 4  flags                   bit 0: signed
+//     144 4  flags                   bit 0: signed (reserved: v1 readers refuse any set bit)
 //     148 4  reserved, zero
 //     152 32 signer_fingerprint      sha256 of the raw Ed25519 public key, or zero
 //     184 64 signature               Ed25519 over bytes [0, 152) of the trailer, or zero
@@ -49,7 +49,8 @@ struct Trailer {
 
     // Serializes, computing trailer_sha256.
     std::array<std::byte, k_trailer_size> encode() const;
-    // Parses and checks magic, version, size and trailer_sha256; corrupt/unsupported otherwise.
+    // Parses and checks magic, version, size, trailer_sha256, flags and the reserved field;
+    // corrupt/unsupported otherwise.
     // file_size, when non-zero, is checked against the offsets.
     static Result<Trailer> decode(std::span<const std::byte, k_trailer_size> bytes, std::uint64_t file_size);
 };

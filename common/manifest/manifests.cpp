@@ -45,16 +45,9 @@ Result<FileSpec> parse_file(const YamlReader& y, const YAML::Node& n, std::strin
     f.install = *install;
     auto mode = y.string_or(n, "mode", where, is_binary ? "0755" : "0644");
     if (!mode) return fail(mode.error());
-    std::size_t used = 0;
-    unsigned long m = 0;
-    try {
-        m = std::stoul(*mode, &used, 8);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != mode->size() || m > 07777)
-        return fail(y.error(n["mode"], fmt::format("{}.mode", where), "want an octal mode such as \"0755\""));
-    f.mode = static_cast<unsigned>(m);
+    std::optional<unsigned> m = bundle::parse_mode(*mode);
+    if (!m) return fail(y.error(n["mode"], fmt::format("{}.mode", where), "want an octal mode such as \"0755\""));
+    f.mode = *m;
     auto roles = y.strings_or_empty(n, "roles", where);
     if (!roles) return fail(roles.error());
     f.roles = *roles;

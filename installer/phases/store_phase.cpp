@@ -8,7 +8,6 @@
 #include <common/util/progress.hpp>
 
 #include <algorithm>
-#include <vector>
 
 namespace installer::phases {
 
@@ -17,6 +16,24 @@ namespace {
 namespace store = common::store;
 using common::Errc;
 using common::fail;
+
+// Streams one blob into a store transaction; commit() publishes it once the walker checked its bytes.
+class IngestSink : public common::bundle::BlobSink {
+public:
+    IngestSink(store::Ingest ingest, std::size_t& written) : m_ingest(std::move(ingest)), m_written(written) {}
+    Result<void> write(std::span<const std::byte> data) override { return m_ingest.write(data); }
+    Result<void> commit() override
+    {
+        TRY_VOID(m_ingest.commit());
+        ++m_written;
+        system::failpoint("store.blob_committed");
+        return {};
+    }
+
+private:
+    store::Ingest m_ingest;
+    std::size_t& m_written;
+};
 
 class StorePhase : public Phase {
 public:
@@ -49,42 +66,15 @@ public:
         ctx.log.info("  {} of {} blobs to write ({})", missing, ctx.index.blobs.size(), common::human_bytes(need));
 
         common::ProgressMeter meter("  extract", ctx.bundle.trailer().payload_size);
-        common::bundle::PayloadReader reader = ctx.bundle.payload([&](std::uint64_t done, std::uint64_t) { meter.update(done); });
-        auto first = reader.next();
-        if (!first) return fail(first.error());
-        auto json = common::bundle::read_index_entry(reader, **first, ctx.bundle.trailer());
-        if (!json) return fail(json.error());
-
-        std::vector<std::byte> buf(1 << 20);
         std::size_t written = 0;
-        for (;;) {
-            auto entry = reader.next();
-            if (!entry) return fail(entry.error());
-            if (!*entry) break;
-            auto d = common::digest::Digest::from_hex(std::string_view((*entry)->path).substr(13));
-            if (!d) return fail(d.error());
-            auto ref = std::lower_bound(ctx.index.blobs.begin(), ctx.index.blobs.end(), *d,
-                                        [](const store::BlobRef& b, const common::digest::Digest& x) { return b.digest < x; });
-            if (ref == ctx.index.blobs.end() || ref->digest != *d)
-                return fail(Errc::corrupt, "payload entry '{}' is not listed in bundle.json", (*entry)->path);
-            if (st->contains(*ref)) continue; // reader skips its bytes
-            auto ingest = st->begin(*ref);
+        auto sinks = [&](const store::BlobRef& ref) -> Result<std::unique_ptr<common::bundle::BlobSink>> {
+            if (st->contains(ref)) return nullptr; // its bytes are still read and checked
+            auto ingest = st->begin(ref);
             if (!ingest) return fail(ingest.error());
-            for (;;) {
-                auto n = reader.read(buf);
-                if (!n) return fail(n.error());
-                if (*n == 0) break;
-                TRY_VOID(ingest->write(std::span(buf.data(), *n)));
-            }
-            if (auto ok = ingest->commit(); !ok) return fail(ok.error().wrap("payload entry " + (*entry)->path));
-            ++written;
-            system::failpoint("store.blob_committed");
-        }
-        auto payload_digest = reader.finish();
-        if (!payload_digest) return fail(payload_digest.error());
-        if (*payload_digest != ctx.bundle.trailer().payload_sha256)
-            return fail(Errc::digest_mismatch, "payload changed while extracting: sha256 {}, the trailer records {}",
-                        payload_digest->str(), ctx.bundle.trailer().payload_sha256.str());
+            return std::make_unique<IngestSink>(std::move(*ingest), written);
+        };
+        auto walked = ctx.bundle.walk([&](std::uint64_t done, std::uint64_t) { meter.update(done); }, sinks);
+        if (!walked) return fail(walked.error());
         meter.finish();
         ctx.log.detail(fmt::format("store: wrote {} blobs", written));
         return {};
