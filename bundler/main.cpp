@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // bundler: pins, builds, verifies and inspects platform-installer bundles. Runs where the internet is.
 #include <bundler/build/builder.hpp>
+#include <bundler/apt/closure.hpp>
 #include <bundler/build/locker.hpp>
 #include <common/bundle/bundle_file.hpp>
 #include <common/bundle/bundle_summary.hpp>
@@ -121,6 +122,23 @@ int run_inspect(const fs::path& file, bool as_json)
     return 0;
 }
 
+int run_resolve(const fs::path& workdir, const std::string& target_name, const std::vector<std::string>& packages,
+                bool recommends, bool print_base, const fs::path& cache_dir, const std::vector<bundler::fetch::Mirror>& mirrors,
+                bundler::fetch::Fetcher& fetcher)
+{
+    auto target = common::manifest::load_target(workdir / "manifests", target_name);
+    if (!target) return report(target.error());
+    auto cache = common::store::BlobStore::open(cache_dir);
+    if (!cache) return report(cache.error());
+    bundler::apt::RepositoryReader reader(fetcher, *cache, mirrors);
+    auto closure = bundler::apt::resolve_target(*target, packages,
+                                                recommends ? bundler::apt::Recommends::install : bundler::apt::Recommends::skip, reader);
+    if (!closure) return report(closure.error());
+    for (const bundler::apt::Package* p : print_base ? closure->base : closure->packages)
+        fmt::print("{} {} {}\n", p->name, p->version, p->arch);
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -140,7 +158,7 @@ int main(int argc, char** argv)
         sub->add_option("--profile", profile, "profile name (manifests/profiles/NAME.yaml)")->required();
         sub->add_option("--workdir", workdir, "folder holding manifests/ and the *.lock files")->capture_default_str();
         sub->add_option("--cache", cache, "download cache (content-addressed)")->capture_default_str();
-        sub->add_option("--mirror", mirror_specs, "FROM=TO: fetch URLs of host/prefix FROM from TO instead (repeatable)");
+        sub->add_option("--mirror", mirror_specs, "FROM=TO: fetch URLs of host/prefix FROM from TO instead (repeatable)")->allow_extra_args(false);
     };
 
     CLI::App* build = app.add_subcommand("build", "build platform-installer-PROFILE.run from the pins");
@@ -158,6 +176,18 @@ int main(int argc, char** argv)
     bool check_only = false, update = false;
     lock->add_flag("--check", check_only, "only report whether binaries.lock agrees with the manifests");
     lock->add_flag("--update", update, "re-fetch and re-pin entries that are already pinned");
+
+    CLI::App* resolve = app.add_subcommand("resolve", "print the .deb closure of packages for a target (what lock would pin)");
+    std::string target;
+    std::vector<std::string> packages;
+    bool with_recommends = false, print_base = false;
+    resolve->add_option("--target", target, "target name (manifests/targets/NAME.yaml)")->required();
+    resolve->add_option("--workdir", workdir, "folder holding manifests/")->capture_default_str();
+    resolve->add_option("--cache", cache, "download cache (content-addressed)")->capture_default_str();
+    resolve->add_option("--mirror", mirror_specs, "FROM=TO: fetch URLs of host/prefix FROM from TO instead (repeatable)")->allow_extra_args(false);
+    resolve->add_flag("--recommends", with_recommends, "follow Recommends too (apt's default; off for bundles)");
+    resolve->add_flag("--base", print_base, "print the target's base set instead");
+    resolve->add_option("PACKAGE", packages, "packages to resolve");
 
     fs::path file;
     bool as_json = false;
@@ -180,6 +210,7 @@ int main(int argc, char** argv)
         auto mirrors = parse_mirrors(mirror_specs);
         if (!mirrors) return report(mirrors.error());
         bundler::fetch::CurlFetcher fetcher;
+        if (resolve->parsed()) return run_resolve(workdir, target, packages, with_recommends, print_base, cache, *mirrors, fetcher);
         if (lock->parsed()) {
             auto r = bundler::build::lock({profile, workdir, cache, *mirrors, check_only, update}, fetcher);
             if (!r) return report(r.error());

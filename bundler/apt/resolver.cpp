@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <bundler/apt/resolver.hpp>
+
+#include <common/deb/version.hpp>
+
+#include <algorithm>
+
+namespace bundler::apt {
+
+using common::Errc;
+using common::fail;
+using common::deb::Op;
+using common::deb::Relation;
+
+namespace {
+
+// apt's version Priority numbers: lower is preferred; a stanza without Priority gets 0.
+int priority_number(std::string_view p)
+{
+    if (p == "required") return 1;
+    if (p == "important") return 2;
+    if (p == "standard") return 3;
+    if (p == "optional") return 4;
+    if (p == "extra") return 5;
+    return 0;
+}
+
+bool arch_ok(const Relation& r, const Package& p)
+{
+    if (r.arch_qualifier.empty() || r.arch_qualifier == "native" || r.arch_qualifier == p.arch) return true;
+    return r.arch_qualifier == "any" && p.multi_arch == "allowed";
+}
+
+constexpr std::size_t k_max_depth = 3000; // apt's limit too
+
+} // namespace
+
+void Resolver::set_installed(const std::vector<const Package*>& installed)
+{
+    m_installed.clear();
+    for (const Package* p : installed) m_installed[p->name] = p;
+}
+
+const Package* Resolver::holder(std::string_view name) const
+{
+    if (auto it = m_marked.find(name); it != m_marked.end()) return it->second;
+    if (auto it = m_installed.find(name); it != m_installed.end()) return it->second;
+    return nullptr;
+}
+
+bool Resolver::relation_matches(const Relation& r, const Package& p) const
+{
+    if (p.name == r.name) return arch_ok(r, p) && common::deb::satisfies(std::string(p.version), r.op, r.version);
+    for (const Relation& prov : p.provides) {
+        if (prov.name != r.name) continue;
+        if (!r.arch_qualifier.empty() && r.arch_qualifier != "native" && r.arch_qualifier != p.arch &&
+            !(r.arch_qualifier == "any" && p.multi_arch == "allowed"))
+            continue;
+        if (r.op == Op::any) return true;
+        // Only "Provides: x (= v)" meets a versioned dependency, and only if v satisfies it.
+        if (prov.op == Op::eq && common::deb::satisfies(prov.version, r.op, r.version)) return true;
+    }
+    return false;
+}
+
+bool Resolver::satisfied(const Relation& r) const
+{
+    if (const Package* h = holder(r.name); h && relation_matches(r, *h)) return true;
+    for (const auto& [prov, rel] : m_index.providers(r.name))
+        if (holder(prov->name) == prov && relation_matches(r, *prov)) return true;
+    return false;
+}
+
+bool Resolver::group_satisfied(const common::deb::Alternatives& group) const
+{
+    return std::any_of(group.begin(), group.end(), [&](const Relation& r) { return satisfied(r); });
+}
+
+// apt's IsInstallOk shallow check: every Pre-Depends/Depends group has a member that the install
+// state or some candidate satisfies.
+bool Resolver::installable(const Package& p) const
+{
+    for (std::string_view field : {"Pre-Depends", "Depends"}) {
+        auto groups = m_index.relations(p, field);
+        if (!groups) return false;
+        for (const auto& group : *groups) {
+            bool ok = group_satisfied(group);
+            for (const Relation& r : group) {
+                if (ok) break;
+                if (const Package* c = m_index.candidate(r.name); c && relation_matches(r, *c)) ok = true;
+                for (const auto& [prov, rel] : m_index.providers(r.name))
+                    if (!ok && m_index.candidate(prov->name) == prov && relation_matches(r, *prov)) ok = true;
+            }
+            if (!ok) return false;
+        }
+    }
+    return true;
+}
+
+// apt's getAllPossibleSolutions with CompareProviders.
+std::vector<const Package*> Resolver::solutions(const common::deb::Alternatives& group) const
+{
+    std::vector<const Package*> installed, fresh;
+    for (const Relation& r : group) {
+        std::vector<const Package*> v;
+        if (const Package* c = m_index.candidate(r.name); c && relation_matches(r, *c)) v.push_back(c);
+        for (const auto& [prov, rel] : m_index.providers(r.name))
+            if (m_index.candidate(prov->name) == prov && relation_matches(r, *prov) &&
+                std::find(v.begin(), v.end(), prov) == v.end())
+                v.push_back(prov);
+        std::stable_sort(v.begin(), v.end(), [&](const Package* a, const Package* b) {
+            bool ap = m_protected.contains(a->name), bp = m_protected.contains(b->name);
+            if (ap != bp) return ap;
+            bool ai = m_installed.contains(a->name), bi = m_installed.contains(b->name);
+            if (ai != bi) return ai;
+            bool at = a->name == r.name, bt = b->name == r.name;
+            if (at != bt) return at;
+            if (a->essential != b->essential) return a->essential;
+            if (a->important != b->important) return a->important;
+            int pa = priority_number(a->priority), pb = priority_number(b->priority);
+            if (pa != pb) return pa < pb;
+            return m_index.apt_id(a->name) > m_index.apt_id(b->name);
+        });
+        for (const Package* p : v) (m_installed.contains(p->name) ? installed : fresh).push_back(p);
+    }
+    installed.insert(installed.end(), fresh.begin(), fresh.end());
+    installed.erase(std::unique(installed.begin(), installed.end()), installed.end());
+    return installed;
+}
+
+Result<bool> Resolver::mark(const Package* p, std::string_view parent, std::size_t depth)
+{
+    if (holder(p->name)) return true;
+    if (depth > k_max_depth || m_uninstallable.contains(p->name)) return false;
+    if (!installable(*p)) {
+        m_uninstallable.insert(p->name);
+        m_last_failure = fmt::format("{} {} has a dependency no candidate satisfies", p->name, p->version);
+        return false;
+    }
+    // Its own Conflicts/Breaks against what is installed or marked: we never remove or un-mark, so it fails.
+    for (std::string_view field : {"Conflicts", "Breaks"}) {
+        auto groups = m_index.relations(*p, field);
+        if (!groups) return fail(groups.error());
+        for (const auto& group : *groups)
+            for (const Relation& r : group) {
+                const Package* h = holder(r.name);
+                bool hit = h && h != p && relation_matches(r, *h);
+                for (const auto& [prov, rel] : m_index.providers(r.name))
+                    hit = hit || (prov != p && holder(prov->name) == prov && relation_matches(r, *prov));
+                if (hit) {
+                    m_last_failure = fmt::format("{} {} {} '{}', which is installed or needed", p->name, p->version, field, r.str());
+                    return false;
+                }
+            }
+    }
+    m_marked[p->name] = p;
+    m_parent[p->name] = std::string(parent);
+    std::vector<std::string_view> fields{"Pre-Depends", "Depends"};
+    if (m_recommends == Recommends::install) fields.push_back("Recommends");
+    for (std::string_view field : fields) {
+        bool critical = field != "Recommends";
+        auto groups = m_index.relations(*p, field);
+        if (!groups) return fail(groups.error());
+        for (const common::deb::Alternatives& group : *groups) {
+            if (group_satisfied(group)) continue;
+            std::vector<const Package*> options = solutions(group);
+            if (critical && options.size() == 1 && m_protected.contains(p->name)) m_protected.insert(options[0]->name);
+            bool done = false;
+            for (const Package* option : options) {
+                auto ok = mark(option, p->name, depth + 1);
+                if (!ok) return fail(ok.error());
+                if ((done = *ok)) break;
+            }
+            if (!done && critical) {
+                std::vector<std::string> alts;
+                for (const Relation& r : group) alts.push_back(r.str());
+                m_last_failure = fmt::format("{} {} {}: nothing installable satisfies '{}'{}", p->name, p->version, field,
+                                             fmt::join(alts, " | "), m_last_failure.empty() ? "" : " (" + m_last_failure + ")");
+                // apt's DiscardInstall: the package goes, what its attempt marked stays (until the sweep).
+                m_marked.erase(p->name);
+                m_uninstallable.insert(p->name);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+void Resolver::sweep(const std::vector<std::string>& roots)
+{
+    std::set<std::string_view> keep;
+    std::vector<const Package*> todo;
+    auto reach = [&](const Package* p) {
+        if (m_marked.contains(p->name) && m_marked.at(p->name) == p && keep.insert(p->name).second) todo.push_back(p);
+    };
+    for (const std::string& r : roots)
+        if (auto it = m_marked.find(r); it != m_marked.end()) reach(it->second);
+    for (const auto& [name, p] : m_marked)
+        if (p->essential || p->important) reach(p);
+    while (!todo.empty()) {
+        const Package* p = todo.back();
+        todo.pop_back();
+        for (std::string_view field : {"Pre-Depends", "Depends", "Recommends"}) {
+            auto groups = m_index.relations(*p, field);
+            if (!groups) continue;
+            for (const auto& group : *groups)
+                for (const Relation& r : group) {
+                    if (const Package* h = holder(r.name); h && relation_matches(r, *h)) reach(h);
+                    for (const auto& [prov, rel] : m_index.providers(r.name))
+                        if (holder(prov->name) == prov && relation_matches(r, *prov)) reach(prov);
+                }
+        }
+    }
+    std::erase_if(m_marked, [&](const auto& kv) { return !keep.contains(kv.first); });
+}
+
+Result<const Package*> Resolver::requested_candidate(const std::string& name) const
+{
+    if (const Package* c = m_index.candidate(name)) return c;
+    // As apt-get: a virtual package with exactly one provider stands for it; several must be chosen from.
+    std::vector<const Package*> providers;
+    for (const auto& [prov, rel] : m_index.providers(name))
+        if (m_index.candidate(prov->name) == prov && std::find(providers.begin(), providers.end(), prov) == providers.end())
+            providers.push_back(prov);
+    if (providers.size() == 1) return providers.front();
+    if (providers.empty()) return fail(Errc::not_found, "package '{}' is in none of the target's sources", name);
+    std::vector<std::string_view> names;
+    for (const Package* p : providers) names.push_back(p->name);
+    return fail(Errc::failed_precondition, "'{}' is a virtual package provided by {}; name one of them", name, fmt::join(names, ", "));
+}
+
+Result<void> Resolver::install(const std::vector<std::string>& names)
+{
+    std::vector<const Package*> roots;
+    for (const std::string& name : names) {
+        auto c = requested_candidate(name);
+        if (!c) return fail(c.error());
+        roots.push_back(*c);
+        m_protected.insert((*c)->name);
+    }
+    std::vector<std::string> root_names;
+    for (const Package* root : roots) {
+        m_last_failure.clear();
+        auto ok = mark(root, "", 0);
+        if (!ok) return fail(ok.error());
+        if (!*ok)
+            return fail(Errc::failed_precondition, "cannot install {}: {}", root->name,
+                        m_last_failure.empty() ? "not installable" : m_last_failure);
+        root_names.emplace_back(root->name);
+    }
+    sweep(root_names);
+    return {};
+}
+
+Result<void> Resolver::check_conflicts() const
+{
+    for (const auto& [name, p] : m_marked) {
+        for (std::string_view field : {"Conflicts", "Breaks"}) {
+            auto groups = m_index.relations(*p, field);
+            if (!groups) return fail(groups.error());
+            for (const auto& group : *groups) {
+                for (const Relation& r : group) {
+                    std::vector<const Package*> hits;
+                    if (const Package* q = holder(r.name); q && q != p && relation_matches(r, *q)) hits.push_back(q);
+                    for (const auto& [prov, rel] : m_index.providers(r.name))
+                        if (prov != p && holder(prov->name) == prov && relation_matches(r, *prov)) hits.push_back(prov);
+                    for (const Package* q : hits)
+                        return fail(Errc::failed_precondition, "{} {} {} '{}' but {} {} is also needed ({}; {})", p->name,
+                                    p->version, field, r.str(), q->name, q->version, chain(p->name), chain(q->name));
+                }
+            }
+        }
+    }
+    return {};
+}
+
+std::vector<const Package*> Resolver::marked() const
+{
+    std::vector<const Package*> out;
+    for (const auto& [name, p] : m_marked) out.push_back(p);
+    return out;
+}
+
+std::string Resolver::chain(std::string_view name) const
+{
+    if (m_installed.contains(name) && !m_marked.contains(name)) return fmt::format("{} (base)", name);
+    std::vector<std::string> links{std::string(name)};
+    std::string at(name);
+    for (std::size_t guard = 0; guard < k_max_depth; ++guard) {
+        auto it = m_parent.find(at);
+        if (it == m_parent.end() || it->second.empty()) break;
+        at = it->second;
+        links.push_back(at);
+    }
+    std::reverse(links.begin(), links.end());
+    return fmt::format("requested {}", fmt::join(links, " -> "));
+}
+
+Result<std::vector<const Package*>> base_set(const PackageIndex& index, bool priority_required,
+                                             const std::vector<std::string>& extra)
+{
+    std::vector<std::string> roots = extra;
+    if (priority_required) {
+        for (std::string_view name : index.names()) {
+            const Package* c = index.candidate(name);
+            if (c->essential || c->priority == "required") roots.emplace_back(name);
+        }
+    }
+    Resolver r(index, Recommends::skip);
+    if (auto ok = r.install(roots); !ok) return fail(ok.error().wrap("base set"));
+    return r.marked();
+}
+
+} // namespace bundler::apt
