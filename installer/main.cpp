@@ -146,10 +146,10 @@ int run_install(const common::bundle::BundleFile& bf, const Options& o)
     installer::phases::Context ctx{bf, *index, bf.trailer().bundle_json_sha256.str(), o.role, paths, log,
                                    {o.skip_checks.begin(), o.skip_checks.end()}};
 
-    // 2. The plan, read-only.
-    auto planned = installer::engine::plan(ctx, *names);
-    if (!planned) return fail_with(planned.error());
+    // 2. The plan, read-only: shown for --dry-run and before asking; otherwise made once, under the lock.
     if (o.dry_run || (!o.yes && ::isatty(STDIN_FILENO))) {
+        auto planned = installer::engine::plan(ctx, *names);
+        if (!planned) return fail_with(planned.error());
         fmt::print("plan for role {} of {} {} (root {}):\n", o.role, index->profile, index->version, o.root.string());
         for (const auto& p : *planned)
             fmt::print("  {:<10} {:<14} {}\n", p.phase->name(), p.phase->is_gate() ? "check" : p.satisfied ? "already done" : "to do",
@@ -171,8 +171,8 @@ int run_install(const common::bundle::BundleFile& bf, const Options& o)
     if (journal->interrupted(ctx.bundle_id, o.role, &interrupted))
         log.info("resuming: the previous run stopped during phase {}", interrupted);
 
-    // 4. Phases; re-plan under the lock, since another installer may have finished meanwhile.
-    planned = installer::engine::plan(ctx, *names);
+    // 4. Phases, planned under the lock (another installer may have finished since the plan shown).
+    auto planned = installer::engine::plan(ctx, *names);
     if (!planned) return fail_with(planned.error());
     auto outcome = installer::engine::run(ctx, *planned, *journal);
     if (!outcome) {

@@ -126,29 +126,13 @@ Result<common::store::BlobRef> fetch_unpinned(Fetcher& fetcher, const common::st
 {
     std::string effective = apply_mirrors(url, mirrors);
     std::string what = effective == url ? fmt::format("fetch {}", url) : fmt::format("fetch {} (via {})", url, effective);
-    auto temp = common::io::File::create_temp((cache.root() / "ingest").string(), "lock.");
-    if (!temp) return fail(temp.error().wrap(what));
-    std::string temp_path = temp->path();
-    struct Unlink {
-        std::string path;
-        ~Unlink() {
-            std::error_code ec;
-            std::filesystem::remove(path, ec);
-        }
-    } cleanup{temp_path};
-    if (auto r = fetcher.fetch(effective, *temp); !r) return fail(r.error().wrap(what));
-    TRY_VOID(temp->close());
-    auto got = common::digest::sha256_file(temp_path);
-    if (!got) return fail(got.error().wrap(what));
-    common::store::BlobRef ref{got->digest, got->size};
-    // Re-read into the store through the verifying ingest so the cache holds the pinned bytes.
-    auto src = common::io::File::open_read(temp_path);
-    if (!src) return fail(src.error().wrap(what));
-    auto ingest = cache.begin(ref);
+    // Hashed while it downloads, and published under the digest it turned out to have.
+    auto ingest = cache.begin_unknown();
     if (!ingest) return fail(ingest.error().wrap(what));
-    if (auto r = common::io::copy(*src, *ingest); !r) return fail(r.error().wrap(what));
-    if (auto r = ingest->commit(); !r) return fail(r.error().wrap(what));
-    return ref;
+    if (auto r = fetcher.fetch(effective, *ingest); !r) return fail(r.error().wrap(what));
+    auto ref = ingest->commit_as_written();
+    if (!ref) return fail(ref.error().wrap(what));
+    return *ref;
 }
 
 } // namespace bundler::fetch

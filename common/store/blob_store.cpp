@@ -18,8 +18,8 @@ Result<void> check_blob(std::string_view what, const BlobRef& want, const digest
     return {};
 }
 
-Ingest::Ingest(io::File file, BlobRef want, fs::path final_path)
-    : m_file(std::move(file)), m_want(want), m_final(std::move(final_path))
+Ingest::Ingest(io::File file, std::optional<BlobRef> want, Verify verify, fs::path blobs_dir)
+    : m_file(std::move(file)), m_want(want), m_verify(verify), m_blobs_dir(std::move(blobs_dir))
 {
 }
 
@@ -30,25 +30,43 @@ Ingest::~Ingest()
 
 Result<void> Ingest::write(std::span<const std::byte> data)
 {
-    if (m_written + data.size() > m_want.size)
-        return fail(Errc::size_mismatch, "blob {}: size mismatch: more than the expected {} bytes", m_want.digest.str(),
-                    m_want.size);
-    m_hash.update(data);
+    if (m_want && m_written + data.size() > m_want->size)
+        return fail(Errc::size_mismatch, "blob {}: size mismatch: more than the expected {} bytes", m_want->digest.str(),
+                    m_want->size);
+    if (!m_want || m_verify == Verify::by_store) m_hash.update(data);
     m_written += data.size();
     return m_file.write(data);
 }
 
-Result<void> Ingest::commit()
+Result<void> Ingest::publish(const digest::Digest& d)
 {
-    TRY_VOID(check_blob(fmt::format("blob {}", m_want.digest.str()), m_want, m_hash.finish(), m_written));
     TRY_VOID(m_file.sync());
     if (::fchmod(m_file.fd(), 0444) != 0) return fail_errno("chmod " + m_file.path(), errno);
     TRY_VOID(m_file.close());
     // rename() replaces atomically; a concurrent writer of the same digest wrote the same bytes.
-    if (::rename(m_file.path().c_str(), m_final.c_str()) != 0)
-        return fail_errno(fmt::format("rename into {}", m_final.string()), errno);
+    fs::path final_path = m_blobs_dir / d.hex();
+    if (::rename(m_file.path().c_str(), final_path.c_str()) != 0)
+        return fail_errno(fmt::format("rename into {}", final_path.string()), errno);
     m_done = true;
-    return io::sync_dir(m_final.parent_path());
+    return io::sync_dir(m_blobs_dir);
+}
+
+Result<void> Ingest::commit()
+{
+    if (!m_want) return fail(Errc::failed_precondition, "commit of an ingest without an expected blob");
+    std::string what = fmt::format("blob {}", m_want->digest.str());
+    if (m_verify == Verify::by_store) TRY_VOID(check_blob(what, *m_want, m_hash.finish(), m_written));
+    else if (m_written != m_want->size)
+        return fail(Errc::size_mismatch, "{}: size mismatch: got {} bytes, want {} bytes", what, m_written, m_want->size);
+    return publish(m_want->digest);
+}
+
+Result<BlobRef> Ingest::commit_as_written()
+{
+    if (m_want) return fail(Errc::failed_precondition, "commit_as_written of an ingest with an expected blob");
+    BlobRef got{m_hash.finish(), m_written};
+    TRY_VOID(publish(got.digest));
+    return got;
 }
 
 Result<BlobStore> BlobStore::open(const fs::path& root)
@@ -67,11 +85,18 @@ bool BlobStore::contains(const BlobRef& ref) const
            static_cast<std::uint64_t>(st.st_size) == ref.size;
 }
 
-Result<Ingest> BlobStore::begin(const BlobRef& want) const
+Result<Ingest> BlobStore::begin(const BlobRef& want, Verify verify) const
 {
     auto file = io::File::create_temp((m_root / "ingest").string(), want.digest.hex().substr(0, 16) + ".");
     if (!file) return fail(file.error());
-    return Ingest(std::move(*file), want, blob_path(want.digest));
+    return Ingest(std::move(*file), want, verify, m_root / "blobs" / "sha256");
+}
+
+Result<Ingest> BlobStore::begin_unknown() const
+{
+    auto file = io::File::create_temp((m_root / "ingest").string(), "unknown.");
+    if (!file) return fail(file.error());
+    return Ingest(std::move(*file), std::nullopt, Verify::by_store, m_root / "blobs" / "sha256");
 }
 
 Result<void> BlobStore::verify(const BlobRef& ref) const

@@ -19,6 +19,10 @@ struct BlobRef {
 
 class BlobStore;
 
+// Who checks the digest of an ingest: the store (it hashes every byte), or the caller, who already
+// hashes the same bytes on their way in and calls commit() only once they matched (the payload walker).
+enum class Verify { by_store, by_caller };
+
 // One write transaction into the store: bytes go to ingest/, hashed as they come.
 // commit() checks size and digest, fsyncs and renames into blobs/sha256/<hex>.
 // Destroying an uncommitted Ingest removes its temporary file.
@@ -32,15 +36,19 @@ public:
     Result<void> write(std::span<const std::byte> data) override;
     // Verifies and publishes; a blob already present counts as success.
     Result<void> commit();
+    // For an ingest begun without an expected blob: publishes under the digest of what was written.
+    Result<BlobRef> commit_as_written();
     std::uint64_t written() const { return m_written; }
 
 private:
     friend class BlobStore;
-    Ingest(io::File file, BlobRef want, std::filesystem::path final_path);
+    Ingest(io::File file, std::optional<BlobRef> want, Verify verify, std::filesystem::path blobs_dir);
+    Result<void> publish(const digest::Digest& d);
 
     io::File m_file;
-    BlobRef m_want;
-    std::filesystem::path m_final;
+    std::optional<BlobRef> m_want;
+    Verify m_verify = Verify::by_store;
+    std::filesystem::path m_blobs_dir;
     digest::Sha256 m_hash;
     std::uint64_t m_written = 0;
     bool m_done = false;
@@ -60,7 +68,9 @@ public:
     // True when the blob exists with the expected size (cheap; not proof of content).
     bool contains(const BlobRef& ref) const;
     // Starts writing a blob that must end up as `want`.
-    Result<Ingest> begin(const BlobRef& want) const;
+    Result<Ingest> begin(const BlobRef& want, Verify verify = Verify::by_store) const;
+    // Starts writing a blob whose digest is not known yet (bundler lock); see commit_as_written().
+    Result<Ingest> begin_unknown() const;
     // Re-hashes a stored blob; digest_mismatch/size_mismatch when it was damaged.
     Result<void> verify(const BlobRef& ref) const;
     // Removes temporary files left by killed writers. Only call while holding the node lock.

@@ -92,12 +92,12 @@ std::vector<CheckResult> evaluate_preflight(const system::Facts& f, const common
     double mem_need = plan.minima.memory_gb * k_gib * k_memory_tolerance;
     out.push_back(check("memory", static_cast<double>(f.memory_bytes) >= mem_need,
                         fmt::format("{:.1f} GiB", static_cast<double>(f.memory_bytes) / k_gib),
-                        fmt::format("{} GB (MemTotal at least {:.1f} GiB)", plan.minima.memory_gb, mem_need / k_gib),
+                        fmt::format("{} GiB (MemTotal at least {:.1f} GiB)", plan.minima.memory_gb, mem_need / k_gib),
                         "give the node more memory"));
     double disk_need = plan.minima.disk_gb * k_gib;
     out.push_back(check("disk", static_cast<double>(f.data_dir_free_bytes) >= disk_need,
                         fmt::format("{} free", common::human_bytes(f.data_dir_free_bytes)),
-                        fmt::format("{} GB free", plan.minima.disk_gb), "free space on the filesystem holding /var/lib"));
+                        fmt::format("{} GiB free", plan.minima.disk_gb), "free space on the filesystem holding /var/lib"));
     // 5% head room over the exact need, for filesystem overhead.
     std::uint64_t store_need = store_need_bytes + store_need_bytes / 20;
     out.push_back(check("store-space", f.data_dir_free_bytes >= store_need,

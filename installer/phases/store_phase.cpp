@@ -69,7 +69,8 @@ public:
         std::size_t written = 0;
         auto sinks = [&](const store::BlobRef& ref) -> Result<std::unique_ptr<common::bundle::BlobSink>> {
             if (st->contains(ref)) return nullptr; // its bytes are still read and checked
-            auto ingest = st->begin(ref);
+            // The walker hashes these bytes and commits only when they match: no second hash here.
+            auto ingest = st->begin(ref, store::Verify::by_caller);
             if (!ingest) return fail(ingest.error());
             return std::make_unique<IngestSink>(std::move(*ingest), written);
         };

@@ -130,3 +130,30 @@ TEST_CASE("BlobStore::remove_stale_ingests drops what killed writers left")
     CHECK(*removed == 1);
     CHECK(files_in(s / "store/ingest") == 0);
 }
+
+TEST_CASE("BlobStore::begin_unknown publishes under the digest of what was written")
+{
+    Scratch s;
+    auto store = BlobStore::open(s / "store");
+    REQUIRE(store);
+    auto ingest = store->begin_unknown();
+    REQUIRE(ingest);
+    REQUIRE(ingest->write(bytes("fetched")));
+    auto ref = ingest->commit_as_written();
+    REQUIRE(ref);
+    CHECK(ref->digest == common::digest::sha256_of("fetched"));
+    CHECK(ref->size == 7);
+    CHECK(store->verify(*ref));
+    CHECK(files_in(s / "store/ingest") == 0);
+}
+
+TEST_CASE("BlobStore ingest verified by the caller still refuses a wrong size")
+{
+    Scratch s;
+    auto store = BlobStore::open(s / "store");
+    REQUIRE(store);
+    auto ingest = store->begin(ref_of("abc"), common::store::Verify::by_caller);
+    REQUIRE(ingest);
+    REQUIRE(ingest->write(bytes("ab")));
+    CHECK(ingest->commit().error().code == Errc::size_mismatch);
+}
