@@ -173,9 +173,10 @@ int main(int argc, char** argv)
 
     CLI::App* lock = app.add_subcommand("lock", "pin the profile's binaries and files in binaries.lock");
     add_common(lock);
-    bool check_only = false, update = false;
-    lock->add_flag("--check", check_only, "only report whether binaries.lock agrees with the manifests");
-    lock->add_flag("--update", update, "re-fetch and re-pin entries that are already pinned");
+    bool check_only = false, update = false, lock_recommends = false;
+    lock->add_flag("--check", check_only, "only report whether binaries.lock and debs.lock agree with the manifests (offline)");
+    lock->add_flag("--update", update, "re-fetch and re-pin entries that are already pinned (re-resolve .deb closures)");
+    lock->add_flag("--recommends", lock_recommends, ".deb closures follow Recommends too");
 
     CLI::App* resolve = app.add_subcommand("resolve", "print the .deb closure of packages for a target (what lock would pin)");
     std::string target;
@@ -212,10 +213,14 @@ int main(int argc, char** argv)
         bundler::fetch::CurlFetcher fetcher;
         if (resolve->parsed()) return run_resolve(workdir, target, packages, with_recommends, print_base, cache, *mirrors, fetcher);
         if (lock->parsed()) {
-            auto r = bundler::build::lock({profile, workdir, cache, *mirrors, check_only, update}, fetcher);
+            auto r = bundler::build::lock({profile, workdir, cache, *mirrors, check_only, update, lock_recommends}, fetcher);
             if (!r) return report(r.error());
-            if (check_only) fmt::print("binaries.lock agrees with profile {} ({} entries)\n", profile, r->unchanged);
-            else fmt::print("binaries.lock: {} pinned, {} already pinned\n", r->pinned, r->unchanged);
+            if (check_only)
+                fmt::print("the locks agree with profile {} ({} binaries, {} .deb targets)\n", profile, r->unchanged,
+                           r->targets_unchanged);
+            else
+                fmt::print("binaries.lock: {} pinned, {} already pinned; debs.lock: {} targets resolved ({} packages), {} unchanged\n",
+                           r->pinned, r->unchanged, r->targets_resolved, r->debs_pinned, r->targets_unchanged);
             return 0;
         }
         auto epoch = source_date_epoch();

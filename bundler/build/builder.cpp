@@ -3,6 +3,7 @@
 
 #include <common/bundle/bundle_file.hpp>
 #include <common/bundle/payload_writer.hpp>
+#include <common/manifest/target.hpp>
 #include <common/bundle/trailer.hpp>
 #include <common/io/file.hpp>
 #include <common/util/progress.hpp>
@@ -124,7 +125,8 @@ Result<void> copy_installer(const fs::path& installer, io::Sink& out)
 } // namespace
 
 Result<bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manifests,
-                                        const common::manifest::BinariesLock& lock, std::int64_t created)
+                                        const common::manifest::BinariesLock& lock, const common::manifest::DebsLock& debs,
+                                        std::int64_t created)
 {
     const common::manifest::Profile& p = manifests.profile;
     bundle::BundleIndex idx;
@@ -162,6 +164,23 @@ Result<bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manif
             blobs.emplace(pin->blob.digest, pin->blob);
         }
     }
+    std::vector<std::string> requested = manifests.requested_debs();
+    for (const bundle::Platform& platform : requested.empty() ? std::vector<bundle::Platform>{} : p.platforms) {
+        std::string target = common::manifest::target_name(platform);
+        const common::manifest::TargetPins* pins = debs.find(target);
+        if (!pins)
+            return fail(Errc::failed_precondition, "debs.lock has no closure for target {}; run `bundler lock --profile {}`",
+                        target, p.name);
+        if (pins->requested != requested)
+            return fail(Errc::failed_precondition,
+                        "debs.lock target {} was resolved for [{}] but the manifests request [{}]; run `bundler lock --profile {}`",
+                        target, fmt::join(pins->requested, ", "), fmt::join(requested, ", "), p.name);
+        std::vector<bundle::DebEntry>& list = idx.debs[target];
+        for (const common::manifest::DebPin& d : pins->packages) {
+            list.push_back({d.name, d.version, d.architecture, d.path, d.blob});
+            blobs.emplace(d.blob.digest, d.blob);
+        }
+    }
     for (const auto& [d, ref] : blobs) idx.blobs.push_back(ref);
     return idx;
 }
@@ -173,7 +192,9 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
     if (!manifests) return fail(manifests.error());
     auto lock = common::manifest::BinariesLock::load(o.workdir / "binaries.lock");
     if (!lock) return fail(lock.error());
-    auto index = plan_bundle(*manifests, *lock, o.source_date_epoch);
+    auto debs = common::manifest::DebsLock::load(o.workdir / "debs.lock");
+    if (!debs) return fail(debs.error());
+    auto index = plan_bundle(*manifests, *lock, *debs, o.source_date_epoch);
     if (!index) return fail(index.error());
 
     // 2. Every pinned artifact into the cache, verified (fetch only what is pinned).
@@ -183,6 +204,13 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
     for (const bundle::FileEntry& f : index->files) {
         if (!fetched.insert(f.url).second) continue;
         TRY_VOID(fetch_pinned(fetcher, *cache, f.url, o.mirrors, f.blob));
+    }
+    for (const auto& [target, list] : index->debs) {
+        const common::manifest::TargetPins* pins = debs->find(target);
+        for (const common::manifest::DebPin& d : pins->packages) {
+            if (!fetched.insert(d.url()).second) continue;
+            TRY_VOID(fetch_pinned(fetcher, *cache, d.url(), o.mirrors, d.blob));
+        }
     }
 
     // 3. The .run file: installer, payload (bundle.json first, each blob once), trailer; temp then rename.

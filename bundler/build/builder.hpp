@@ -9,6 +9,7 @@
 #include <bundler/fetch/fetcher.hpp>
 #include <common/bundle/bundle_index.hpp>
 #include <common/manifest/binaries_lock.hpp>
+#include <common/manifest/debs_lock.hpp>
 #include <common/manifest/manifests.hpp>
 
 namespace bundler::build {
@@ -34,11 +35,13 @@ struct BuildResult {
     std::size_t blobs = 0;
 };
 
-// Checks that every binary and file the manifests name is pinned in the lock (same URL; a published
-// checksum in the manifest must equal the pin) and that no two entries of a role install the same path.
+// Checks that every binary and file the manifests name is pinned in binaries.lock (same URL; a published
+// checksum in the manifest must equal the pin), that no two entries of a role install the same path, and
+// that debs.lock holds, for every platform's target, a closure resolved for exactly the requested debs.
 // Returns the bundle index those pins give.
 Result<common::bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manifests,
-                                                const common::manifest::BinariesLock& lock, std::int64_t created);
+                                                const common::manifest::BinariesLock& lock,
+                                                const common::manifest::DebsLock& debs, std::int64_t created);
 
 // bundler build: manifests + locks -> cache -> [installer][payload][trailer] written atomically with a
 // .sha256 beside it. On any failure no output file is left behind.

@@ -16,19 +16,25 @@ struct LockOptions {
     std::filesystem::path workdir = ".";
     std::filesystem::path cache;
     std::vector<fetch::Mirror> mirrors;
-    bool check_only = false; // --check: report disagreement, write nothing
-    bool update = false;     // --update: re-fetch and re-pin entries already pinned
+    bool check_only = false; // --check: report disagreement, write nothing, fetch nothing
+    bool update = false;     // --update: re-fetch and re-pin entries that are already pinned
+    bool recommends = false; // --recommends: .deb closures follow Recommends too
 };
 
 struct LockReport {
-    std::size_t pinned = 0;    // entries newly pinned or re-pinned
-    std::size_t unchanged = 0; // entries already pinned
+    std::size_t pinned = 0;      // binaries newly pinned or re-pinned
+    std::size_t unchanged = 0;   // binaries already pinned
+    std::size_t targets_resolved = 0;
+    std::size_t debs_pinned = 0; // packages in the closures just resolved
+    std::size_t targets_unchanged = 0;
     std::vector<std::string> problems; // --check: what disagrees
 };
 
 // bundler lock: pins every binary/file of the profile in <workdir>/binaries.lock from the server the
-// bundler talks to (through --mirror), checked against a published sha256 where the manifest gives one.
-// Pins of other profiles are kept. With check_only, fails (failed_precondition) listing every disagreement.
+// bundler talks to (through --mirror), checked against a published sha256 where the manifest gives one;
+// and, when its components request debs, the whole .deb closure per target release in debs.lock (from
+// signed repositories, index hashes checked). Pins of other profiles and targets are kept.
+// With check_only, fails (failed_precondition) listing every disagreement, offline.
 Result<LockReport> lock(const LockOptions& options, fetch::Fetcher& fetcher);
 
 } // namespace bundler::build

@@ -74,6 +74,18 @@ std::string BundleIndex::to_json() const
                               {"digest", f.blob.digest.str()},
                               {"size", f.blob.size}});
     }
+    j["debs"] = json::object();
+    for (const auto& [target, list] : debs) {
+        json arr = json::array();
+        for (const DebEntry& d : list)
+            arr.push_back({{"name", d.name},
+                           {"version", d.version},
+                           {"architecture", d.architecture},
+                           {"filename", d.filename},
+                           {"digest", d.blob.digest.str()},
+                           {"size", d.blob.size}});
+        j["debs"][target] = std::move(arr);
+    }
     j["blobs"] = json::array();
     for (const store::BlobRef& b : blobs) j["blobs"].push_back({{"digest", b.digest.str()}, {"size", b.size}});
     return j.dump(2) + "\n";
@@ -86,6 +98,13 @@ Result<store::BlobRef> parse_blob(const json& j, std::string_view where)
     auto d = digest::Digest::parse(j.at("digest").get<std::string>());
     if (!d) return fail(Errc::corrupt, "{}: {}", where, d.error().message);
     return store::BlobRef{*d, j.at("size").get<std::uint64_t>()};
+}
+
+bool listed(const std::vector<store::BlobRef>& blobs, const store::BlobRef& want)
+{
+    auto it = std::lower_bound(blobs.begin(), blobs.end(), want,
+                               [](const store::BlobRef& a, const store::BlobRef& b) { return a.digest < b.digest; });
+    return it != blobs.end() && it->digest == want.digest && it->size == want.size;
 }
 
 Result<BundleIndex> parse_index(const json& j)
@@ -131,11 +150,29 @@ Result<BundleIndex> parse_index(const json& j)
         auto ref = parse_blob(f, where);
         if (!ref) return fail(ref.error());
         e.blob = *ref;
-        auto listed = std::lower_bound(idx.blobs.begin(), idx.blobs.end(), e.blob,
-                                       [](const store::BlobRef& a, const store::BlobRef& b) { return a.digest < b.digest; });
-        if (listed == idx.blobs.end() || listed->digest != e.blob.digest || listed->size != e.blob.size)
-            return fail(Errc::corrupt, "{}: blob {} is not in the blob list", where, e.blob.digest.str());
+        if (!listed(idx.blobs, e.blob)) return fail(Errc::corrupt, "{}: blob {} is not in the blob list", where, e.blob.digest.str());
         idx.files.push_back(std::move(e));
+    }
+    // "debs" came after format 1's first release: absent means none (readers ignore unknown keys,
+    // writers add keys, so this stays format 1).
+    if (j.contains("debs")) {
+        for (const auto& [target, list] : j.at("debs").items()) {
+            for (const json& d : list) {
+                DebEntry e;
+                e.name = d.at("name").get<std::string>();
+                e.version = d.at("version").get<std::string>();
+                e.architecture = d.at("architecture").get<std::string>();
+                e.filename = d.at("filename").get<std::string>();
+                std::string where = fmt::format("debs[{}][{}]", target, e.name);
+                if (e.filename.starts_with('/') || e.filename.find("..") != std::string::npos)
+                    return fail(Errc::corrupt, "{}: filename '{}' must be relative without '..'", where, e.filename);
+                auto ref = parse_blob(d, where);
+                if (!ref) return fail(ref.error());
+                e.blob = *ref;
+                if (!listed(idx.blobs, e.blob)) return fail(Errc::corrupt, "{}: blob {} is not in the blob list", where, e.blob.digest.str());
+                idx.debs[target].push_back(std::move(e));
+            }
+        }
     }
     return idx;
 }

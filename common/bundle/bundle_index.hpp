@@ -45,6 +45,15 @@ struct FileEntry {
     bool for_role(std::string_view role) const;
 };
 
+// A pinned .deb of one target release (the apt phase serves these from the node's mirror).
+struct DebEntry {
+    std::string name;
+    std::string version;
+    std::string architecture;
+    std::string filename; // the repository's pool path, kept for the node's mirror layout
+    store::BlobRef blob;
+};
+
 struct BundleIndex {
     std::string profile;
     std::string version;
@@ -53,6 +62,7 @@ struct BundleIndex {
     std::vector<Platform> platforms;
     std::map<std::string, RolePlan> roles;
     std::vector<FileEntry> files;
+    std::map<std::string, std::vector<DebEntry>> debs; // target name ("debian-12") -> its .deb closure
     std::vector<store::BlobRef> blobs; // every payload blob, sorted by digest, each once
 
     // Canonical JSON (sorted keys, no insignificant whitespace variance): the same index gives the same bytes.

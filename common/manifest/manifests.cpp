@@ -71,7 +71,7 @@ Result<Component> load_component(const fs::path& dir, const std::string& name)
     auto y = YamlReader::load(dir / "components" / (name + ".yaml"));
     if (!y) return fail(y.error().wrap(fmt::format("component '{}'", name)));
     const YAML::Node& r = y->root();
-    TRY_VOID(y->only_keys(r, "", {"name", "description", "binaries", "files"}));
+    TRY_VOID(y->only_keys(r, "", {"name", "description", "binaries", "files", "debs"}));
     Component c;
     c.path = y->path();
     auto n = y->string(r, "name", "");
@@ -90,6 +90,12 @@ Result<Component> load_component(const fs::path& dir, const std::string& name)
             c.files.push_back(std::move(*f));
         }
     }
+    auto debs = y->strings_or_empty(r, "debs", "");
+    if (!debs) return fail(debs.error());
+    for (const std::string& d : *debs)
+        if (!valid_name(d) || d.find('_') != std::string::npos)
+            return fail(y->error(r["debs"], "debs", fmt::format("'{}' is not a Debian package name", d)));
+    c.debs = *debs;
     return c;
 }
 
@@ -127,6 +133,15 @@ Result<bundle::RolePlan> parse_role(const YamlReader& y, const YAML::Node& n, co
 }
 
 } // namespace
+
+std::vector<std::string> Manifests::requested_debs() const
+{
+    std::vector<std::string> out;
+    for (const Component& c : components) out.insert(out.end(), c.debs.begin(), c.debs.end());
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
 
 Result<Manifests> load_manifests(const fs::path& dir, const std::string& profile)
 {

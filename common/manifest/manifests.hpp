@@ -4,7 +4,8 @@
 // profile:   name, version, description, platforms: [{os, release, arch}], components: [names],
 //            roles: {<role>: {phases: [..], minima: {cpus, memory_gb, disk_gb}}}
 // component: name, description, binaries: [{name, url, install?, mode?, roles?, sha256?, sha256_source?}],
-//            files: [same, install required, mode 0644 by default]
+//            files: [same, install required, mode 0644 by default], debs: [package names]
+// A profile whose components request debs needs manifests/targets/<os>-<release>.yaml for each platform.
 #pragma once
 
 #include <filesystem>
@@ -35,6 +36,7 @@ struct Component {
     std::string name;
     std::string description;
     std::vector<FileSpec> files;
+    std::vector<std::string> debs; // package names; their closure per target is pinned in debs.lock
     std::string path;
 };
 
@@ -51,6 +53,9 @@ struct Profile {
 struct Manifests {
     Profile profile;
     std::vector<Component> components;
+
+    // Every deb the components request, sorted, each once.
+    std::vector<std::string> requested_debs() const;
 };
 
 // Loads <dir>/profiles/<name>.yaml and every component it names from <dir>/components/.

@@ -29,7 +29,7 @@ common::manifest::Manifests manifests_with(std::vector<common::manifest::FileSpe
     m.profile.platforms = {{"debian", "12", "amd64"}};
     m.profile.roles["master"].phases = {"preflight", "store", "binaries"};
     m.profile.roles["worker"].phases = {"preflight", "store", "binaries"};
-    m.components.push_back({"c", "", std::move(files), "c.yaml"});
+    m.components.push_back({"c", "", std::move(files), {}, "c.yaml"});
     return m;
 }
 
@@ -48,7 +48,7 @@ common::manifest::FileSpec spec(std::string name, std::string url, std::string i
 TEST_CASE("plan_bundle refuses what the lock does not pin")
 {
     common::manifest::BinariesLock lock;
-    auto r = bundler::build::plan_bundle(manifests_with({spec("k3s", "http://x/k3s", "/usr/local/bin/k3s")}), lock, 0);
+    auto r = bundler::build::plan_bundle(manifests_with({spec("k3s", "http://x/k3s", "/usr/local/bin/k3s")}), lock, {}, 0);
     REQUIRE(!r);
     CHECK(r.error().code == Errc::failed_precondition);
     CHECK(r.error().message.find("http://x/k3s") != std::string::npos);
@@ -60,7 +60,7 @@ TEST_CASE("plan_bundle refuses a pin that differs from the published checksum")
     lock.pins.push_back({"http://x/k3s", "k3s", {common::digest::sha256_of("k3s"), 3}, "t"});
     auto f = spec("k3s", "http://x/k3s", "/usr/local/bin/k3s");
     f.published_sha256 = common::digest::sha256_of("other").hex();
-    auto r = bundler::build::plan_bundle(manifests_with({f}), lock, 0);
+    auto r = bundler::build::plan_bundle(manifests_with({f}), lock, {}, 0);
     REQUIRE(!r);
     CHECK(r.error().code == Errc::digest_mismatch);
 }
@@ -71,12 +71,12 @@ TEST_CASE("plan_bundle stores a blob shared by two files once, and refuses two f
     lock.pins.push_back({"http://x/a", "a", {common::digest::sha256_of("same"), 4}, "t"});
     lock.pins.push_back({"http://y/a", "a", {common::digest::sha256_of("same"), 4}, "t"});
     auto ok = bundler::build::plan_bundle(
-        manifests_with({spec("a", "http://x/a", "/usr/local/bin/a"), spec("b", "http://y/a", "/usr/local/bin/b")}), lock, 0);
+        manifests_with({spec("a", "http://x/a", "/usr/local/bin/a"), spec("b", "http://y/a", "/usr/local/bin/b")}), lock, {}, 0);
     REQUIRE(ok);
     CHECK(ok->files.size() == 2);
     CHECK(ok->blobs.size() == 1);
     auto clash = bundler::build::plan_bundle(
-        manifests_with({spec("a", "http://x/a", "/usr/local/bin/a"), spec("b", "http://y/a", "/usr/local/bin/a")}), lock, 0);
+        manifests_with({spec("a", "http://x/a", "/usr/local/bin/a"), spec("b", "http://y/a", "/usr/local/bin/a")}), lock, {}, 0);
     REQUIRE(!clash);
     CHECK(clash.error().message.find("/usr/local/bin/a") != std::string::npos);
 }
@@ -85,7 +85,7 @@ TEST_CASE("BundleIndex JSON round-trips and refuses unsafe install paths")
 {
     common::manifest::BinariesLock lock;
     lock.pins.push_back({"http://x/a", "a", {common::digest::sha256_of("a"), 1}, "t"});
-    auto idx = bundler::build::plan_bundle(manifests_with({spec("a", "http://x/a", "/usr/local/bin/a")}), lock, 42);
+    auto idx = bundler::build::plan_bundle(manifests_with({spec("a", "http://x/a", "/usr/local/bin/a")}), lock, {}, 42);
     REQUIRE(idx);
     std::string json = idx->to_json();
     auto back = common::bundle::BundleIndex::parse(json);
