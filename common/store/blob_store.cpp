@@ -2,7 +2,9 @@
 #include <common/store/blob_store.hpp>
 
 #include <cerrno>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <algorithm>
 #include <unistd.h>
 
 namespace common::store {
@@ -97,6 +99,56 @@ Result<Ingest> BlobStore::begin_unknown() const
     auto file = io::File::create_temp((m_root / "ingest").string(), "unknown.");
     if (!file) return fail(file.error());
     return Ingest(std::move(*file), std::nullopt, Verify::by_store, m_root / "blobs" / "sha256");
+}
+
+Result<void> BlobStore::copy_out(const BlobRef& ref, io::File& dst) const
+{
+    std::string path = blob_path(ref.digest).string();
+    auto src = io::File::open_read(path);
+    if (!src) return fail(src.error());
+    auto size = src->size();
+    if (!size) return fail(size.error());
+    std::string what = "stored blob " + path;
+    if (*size != ref.size) return check_blob(what, ref, ref.digest, *size);
+    digest::Sha256 hash;
+    const std::byte* map = nullptr;
+    if (*size > 0) {
+        void* m = ::mmap(nullptr, *size, PROT_READ, MAP_SHARED, src->fd(), 0);
+        if (m == MAP_FAILED) return fail_errno("mmap " + path, errno);
+        map = static_cast<const std::byte*>(m);
+        ::madvise(m, *size, MADV_SEQUENTIAL);
+    }
+    struct Unmap {
+        const std::byte* p;
+        std::uint64_t n;
+        ~Unmap()
+        {
+            if (p) ::munmap(const_cast<std::byte*>(p), n);
+        }
+    } unmap{map, *size};
+    constexpr std::uint64_t k_chunk = 8u << 20;
+    bool kernel_copy = true;
+    loff_t in_off = 0;
+    for (std::uint64_t done = 0; done < *size;) {
+        std::size_t n = static_cast<std::size_t>(std::min(k_chunk, *size - done));
+        hash.update(std::span(map + done, n));
+        std::size_t copied = 0;
+        while (kernel_copy && copied < n) {
+            ssize_t r = ::copy_file_range(src->fd(), &in_off, dst.fd(), nullptr, n - copied, 0);
+            if (r > 0) {
+                copied += static_cast<std::size_t>(r);
+                continue;
+            }
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0 && errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+                return fail_errno("copy " + path + " to " + dst.path(), errno);
+            kernel_copy = false; // not supported here: write the rest from the mapping
+        }
+        if (copied < n) TRY_VOID(dst.write(std::span(map + done + copied, n - copied)));
+        in_off = static_cast<loff_t>(done + n);
+        done += n;
+    }
+    return check_blob(what, ref, hash.finish(), *size);
 }
 
 Result<void> BlobStore::verify(const BlobRef& ref) const

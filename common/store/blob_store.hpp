@@ -71,6 +71,10 @@ public:
     Result<Ingest> begin(const BlobRef& want, Verify verify = Verify::by_store) const;
     // Starts writing a blob whose digest is not known yet (bundler lock); see commit_as_written().
     Result<Ingest> begin_unknown() const;
+    // Copies a stored blob into dst, checking its size and digest on the way (verify on consume): the
+    // kernel copies (copy_file_range, or a write from the mapping where unsupported) while the blob is
+    // hashed through a read-only mapping, so no byte is copied through user space twice.
+    Result<void> copy_out(const BlobRef& ref, io::File& dst) const;
     // Re-hashes a stored blob; digest_mismatch/size_mismatch when it was damaged.
     Result<void> verify(const BlobRef& ref) const;
     // Removes temporary files left by killed writers. Only call while holding the node lock.

@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <vector>
 
 namespace installer::phases {
 
@@ -29,8 +28,6 @@ bool in_place(const fs::path& target, const common::bundle::FileEntry& f)
 Result<void> install_from_store(const common::store::BlobStore& st, const common::bundle::FileEntry& f, const fs::path& target)
 {
     TRY_VOID(io::make_dirs(target.parent_path()));
-    auto src = io::File::open_read(st.blob_path(f.blob.digest).string());
-    if (!src) return fail(src.error());
     // A killed earlier run may have left a partial copy beside the target (we hold the node lock).
     TRY_VOID(io::remove_stale_temps(target));
     auto tmp = io::create_temp_beside(target);
@@ -40,20 +37,8 @@ Result<void> install_from_store(const common::store::BlobStore& st, const common
         ::unlink(tmp_path.c_str());
         return fail(std::move(e));
     };
-    common::digest::Sha256 h;
-    std::uint64_t total = 0;
-    std::vector<std::byte> buf(1 << 20);
-    for (;;) {
-        auto n = src->read(buf);
-        if (!n) return undo(n.error());
-        if (*n == 0) break;
-        h.update(std::span(buf.data(), *n));
-        total += *n;
-        if (auto w = tmp->write(std::span(buf.data(), *n)); !w) return undo(w.error());
-    }
     // Verify again on consume: the store copy may have been damaged since extraction.
-    if (auto ok = common::store::check_blob("stored blob " + st.blob_path(f.blob.digest).string(), f.blob, h.finish(), total); !ok)
-        return undo(ok.error());
+    if (auto ok = st.copy_out(f.blob, *tmp); !ok) return undo(ok.error());
     system::failpoint("binaries.temp_written");
     if (::fchmod(tmp->fd(), f.mode) != 0) return undo(common::fail_errno("chmod " + tmp_path, errno).error());
     if (auto ok = tmp->sync(); !ok) return undo(ok.error());

@@ -3,6 +3,7 @@
 
 #include "scratch.hpp"
 
+#include <common/io/file.hpp>
 #include <common/store/blob_store.hpp>
 
 #include <fstream>
@@ -156,4 +157,45 @@ TEST_CASE("BlobStore ingest verified by the caller still refuses a wrong size")
     REQUIRE(ingest);
     REQUIRE(ingest->write(bytes("ab")));
     CHECK(ingest->commit().error().code == Errc::size_mismatch);
+}
+
+TEST_CASE("BlobStore::copy_out copies a blob and refuses a damaged one")
+{
+    Scratch s;
+    auto store = BlobStore::open(s / "store");
+    REQUIRE(store);
+    std::string content(9 * 1024 * 1024 + 5, 'q'); // more than one copy chunk
+    content[12345] = 'x';
+    BlobRef ref = ref_of(content);
+    auto ingest = store->begin(ref);
+    REQUIRE(ingest);
+    REQUIRE(ingest->write(bytes(content)));
+    REQUIRE(ingest->commit());
+    {
+        auto out = common::io::File::create((s / "copy").string());
+        REQUIRE(out);
+        REQUIRE(store->copy_out(ref, *out));
+    }
+    CHECK(common::io::read_file(s / "copy", 1u << 30).value() == content);
+
+    BlobRef empty = ref_of("");
+    auto e = store->begin(empty);
+    REQUIRE(e);
+    REQUIRE(e->commit());
+    auto out_empty = common::io::File::create((s / "empty").string());
+    REQUIRE(out_empty);
+    CHECK(store->copy_out(empty, *out_empty));
+
+    std::filesystem::permissions(store->blob_path(ref.digest), std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::add);
+    {
+        std::fstream f(store->blob_path(ref.digest), std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(100);
+        f.put('Z');
+    }
+    auto out2 = common::io::File::create((s / "copy2").string());
+    REQUIRE(out2);
+    auto r = store->copy_out(ref, *out2);
+    REQUIRE(!r);
+    CHECK(r.error().code == Errc::digest_mismatch);
 }
