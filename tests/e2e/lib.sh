@@ -76,3 +76,37 @@ tree_state() {
         ! -path './var/lib/platform-installer/install.lock' ! -path './var/lib/platform-installer/journal.jsonl' \
         ! -path './var/lib/platform-installer/preflight.json' -printf '%p %m ' -exec sha256sum {} \; | awk '{print $1, $2, $3}' | sort)
 }
+
+# debian_lists_mirror DIR: this machine's apt lists (after apt-get update) laid out as Debian mirrors
+# under DIR (InRelease exactly as Debian signed it, Packages decompressed), and a snapshot of the lists
+# in DIR/lists for apt itself. Sets LIST_SOURCES: one "url suite" line per suite. Needs amd64 lists.
+debian_lists_mirror() {
+    local dir=$1 lists=/var/lib/apt/lists
+    mkdir -p "$dir/lists/partial"
+    LIST_SOURCES=""
+    local f base uri suite pk
+    for f in "$lists"/*_dists_*_InRelease; do
+        [ -e "$f" ] || continue
+        base=$(basename "$f" _InRelease)                 # deb.debian.org_debian_dists_bookworm
+        uri=${base%%_dists_*}; suite=${base#*_dists_}
+        pk=$(ls "$lists/${base}_main_binary-amd64_Packages"* 2>/dev/null | head -n1)
+        [ -n "$pk" ] || continue
+        uri=${uri//_//}                                  # deb.debian.org/debian
+        mkdir -p "$dir/$uri/dists/$suite/main/binary-amd64"
+        cp "$f" "$dir/$uri/dists/$suite/InRelease"
+        /usr/lib/apt/apt-helper cat-file "$pk" >"$dir/$uri/dists/$suite/main/binary-amd64/Packages"
+        cp "$f" "$pk" "$dir/lists/"
+        LIST_SOURCES+="http://$uri $suite"$'\n'
+    done
+    [ -n "$LIST_SOURCES" ] || skip "no amd64 'main' apt lists on this machine (run apt-get update)"
+}
+
+# apt_sim ROOT PKG...: what `apt-get install -s` would install ("name version" lines, sorted), with
+# the lists snapshot in ROOT/lists, the sources in ROOT/sources.list and the dpkg status ROOT/status.
+apt_sim() {
+    local root=$1; shift
+    apt-get -s -q -o Dir::State::status="$root/status" -o Dir::State::Lists="$root/lists" \
+        -o Dir::Etc::SourceList="$root/sources.list" -o Dir::Etc::SourceParts=/nonexistent \
+        -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= -o APT::Install-Recommends=false \
+        -o Debug::NoLocking=1 install "$@" 2>&1 | sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*/\1 \2/p' | sort
+}
