@@ -4,6 +4,7 @@
 #include <common/deb/version.hpp>
 
 #include <algorithm>
+#include <optional>
 
 namespace bundler::apt {
 
@@ -77,12 +78,12 @@ bool Resolver::group_satisfied(const common::deb::Alternatives& group) const
 }
 
 // apt's IsInstallOk shallow check: every Pre-Depends/Depends group has a member that the install
-// state or some candidate satisfies.
-bool Resolver::installable(const Package& p) const
+// state or some candidate satisfies. Returns the first group that has none, as text.
+std::optional<std::string> Resolver::uninstallable_because(const Package& p) const
 {
     for (std::string_view field : {"Pre-Depends", "Depends"}) {
         auto groups = m_index.relations(p, field);
-        if (!groups) return false;
+        if (!groups) return groups.error().message;
         for (const auto& group : *groups) {
             bool ok = group_satisfied(group);
             for (const Relation& r : group) {
@@ -91,10 +92,19 @@ bool Resolver::installable(const Package& p) const
                 for (const auto& [prov, rel] : m_index.providers(r.name))
                     if (!ok && m_index.candidate(prov->name) == prov && relation_matches(r, *prov)) ok = true;
             }
-            if (!ok) return false;
+            if (!ok) {
+                std::vector<std::string> alts;
+                for (const Relation& r : group) alts.push_back(r.str());
+                return fmt::format("{}: no candidate satisfies '{}'", field, fmt::join(alts, " | "));
+            }
         }
     }
-    return true;
+    return std::nullopt;
+}
+
+std::string Resolver::chain_via(std::string_view parent, std::string_view name) const
+{
+    return parent.empty() ? fmt::format("requested {}", name) : fmt::format("{} -> {}", chain(parent), name);
 }
 
 // apt's getAllPossibleSolutions with CompareProviders.
@@ -132,9 +142,9 @@ Result<bool> Resolver::mark(const Package* p, std::string_view parent, std::size
 {
     if (holder(p->name)) return true;
     if (depth > k_max_depth || m_uninstallable.contains(p->name)) return false;
-    if (!installable(*p)) {
+    if (auto why = uninstallable_because(*p)) {
         m_uninstallable.insert(p->name);
-        m_last_failure = fmt::format("{} {} has a dependency no candidate satisfies", p->name, p->version);
+        m_last_failure = fmt::format("{} {} ({}) {}", p->name, p->version, chain_via(parent, p->name), *why);
         return false;
     }
     // Its own Conflicts/Breaks against what is installed or marked: we never remove or un-mark, so it fails.
@@ -144,11 +154,13 @@ Result<bool> Resolver::mark(const Package* p, std::string_view parent, std::size
         for (const auto& group : *groups)
             for (const Relation& r : group) {
                 const Package* h = holder(r.name);
-                bool hit = h && h != p && relation_matches(r, *h);
+                const Package* hit = h && h != p && relation_matches(r, *h) ? h : nullptr;
                 for (const auto& [prov, rel] : m_index.providers(r.name))
-                    hit = hit || (prov != p && holder(prov->name) == prov && relation_matches(r, *prov));
+                    if (!hit && prov != p && holder(prov->name) == prov && relation_matches(r, *prov)) hit = prov;
                 if (hit) {
-                    m_last_failure = fmt::format("{} {} {} '{}', which is installed or needed", p->name, p->version, field, r.str());
+                    m_last_failure = fmt::format("{} {} ({}) {} '{}', but {} {} is needed ({})", p->name, p->version,
+                                                 chain_via(parent, p->name), field, r.str(), hit->name, hit->version,
+                                                 chain(hit->name));
                     return false;
                 }
             }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -42,7 +43,8 @@ public:
 private:
     Result<const Package*> requested_candidate(const std::string& name) const;
     Result<bool> mark(const Package* p, std::string_view parent, std::size_t depth);
-    bool installable(const Package& p) const;
+    std::optional<std::string> uninstallable_because(const Package& p) const;
+    std::string chain_via(std::string_view parent, std::string_view name) const;
     bool satisfied(const common::deb::Relation& r) const;
     bool group_satisfied(const common::deb::Alternatives& group) const;
     std::vector<const Package*> solutions(const common::deb::Alternatives& group) const;

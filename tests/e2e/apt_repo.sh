@@ -166,4 +166,26 @@ cmp "$W/debs.lock" "$SCRATCH/debs.lock.first" || die "a refused lock changed deb
 rm "$R/dists/stable/InRelease"
 expect_fail "lock with a wrongly signed Release.gpg" lock --update
 expect_output "http://repo.invalid/repo/dists/stable/Release: signature check failed"
+# 8. A flat repository ("deb URL ./", as NVIDIA's) with only Packages.gz, signed by its own key.
+rm -rf "$R/dists"; cp -r "$SCRATCH/dists.good" "$R/dists"
+F="$SCRATCH/srv/flat"
+mkdir -p "$F"
+cp "$FIX"/jq_*.deb "$FIX"/libjq1_*.deb "$FIX"/libonig5_*.deb "$F/"
+(cd "$F" && apt-ftparchive packages . | gzip -n >Packages.gz && apt-ftparchive release . >Release)
+gpg --batch -q --yes --pinentry-mode loopback --passphrase '' -u "repo@test.invalid" --clearsign -o "$F/InRelease" "$F/Release"
+sed -i 's|  - {url: http://repo.invalid/repo, suite: stable, components: \[main\], keyring: \(.*\)}|  - {url: http://repo.invalid/flat, flat: true, keyring: \1}|' "$W/manifests/targets/debian-12.yaml"
+grep -q "flat: true" "$W/manifests/targets/debian-12.yaml" || die "could not switch the target to the flat repository"
+sed -i 's/debs: \[jq, socat\]/debs: [jq]/' "$W/manifests/components/tools.yaml"
+export CACHE="$SCRATCH/cache-8"
+lock >/dev/null
+python3 - "$W/debs.lock" <<'PY'
+import sys, yaml
+t = {x["name"]: x for x in yaml.safe_load(open(sys.argv[1]))["targets"]}["debian-12"]
+assert t["requested"] == ["jq"] and t["sources"][0]["source"] == "http://repo.invalid/flat ./", t["sources"]
+pk = {p["name"]: p for p in t["packages"]}
+assert set(pk) == {"jq", "libjq1", "libonig5"}, sorted(pk)
+assert all(p["source"] == "http://repo.invalid/flat" and p["path"].startswith("./") for p in pk.values()), pk
+PY
+build --output "$SCRATCH/flat.run" >/dev/null
+"$SCRATCH/flat.run" --check >/dev/null 2>&1 || die "--check of the bundle from the flat repository"
 echo "apt_repo: locked, built and refused as expected"
