@@ -7,51 +7,18 @@
 # same base; apt must find that status consistent (`apt-get check`), which checks the base set too.
 source "$(dirname "$0")/lib.sh"
 command -v apt-get >/dev/null || skip "needs apt-get"
-KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-[ -f "$KEYRING" ] || skip "needs debian-archive-keyring"
 
 M="$SCRATCH/mirror"
 debian_lists_mirror "$M"
 start_http "$M"
 W="$SCRATCH/work"
-mkdir -p "$W/manifests/targets"
 A="$SCRATCH/apt"
-mkdir -p "$A"
-cp -r "$M/lists" "$A/lists"
-{
-    echo "name: debian-12"; echo "os: debian"; echo 'release: "12"'; echo "arch: amd64"; echo "sources:"
-    while read -r url suite; do
-        [ -n "$url" ] || continue
-        echo "  - {url: $url, suite: $suite, components: [main], keyring: $KEYRING, check_valid_until: false}"
-        echo "deb [signed-by=$KEYRING] $url $suite main" >>"$A/sources.list"
-    done <<<"$LIST_SOURCES"
-} >"$W/manifests/targets/debian-12.yaml"
-MIRRORS=()
-while read -r url suite; do
-    [ -n "$url" ] || continue
-    host=${url#http://}; host=${host%%/*}
-    MIRRORS+=(--mirror "$host=http://127.0.0.1:$HTTP_PORT/$host")
-done <<<"$LIST_SOURCES"
+debian_target "$W" "$A"
 resolve() { "$BUNDLER" resolve --workdir "$W" --cache "$SCRATCH/cache" --target debian-12 "${MIRRORS[@]}" "$@"; }
 
 # The base set, as a dpkg status file for apt.
 resolve --base >"$SCRATCH/base"
-python3 - "$SCRATCH/base" "$A/status" "$M" <<'PY'
-import glob, sys
-want = {tuple(l.split()[:2]) for l in open(sys.argv[1]) if l.strip()}
-out = []
-for f in sorted(glob.glob(sys.argv[3] + "/**/Packages", recursive=True)):
-    for stanza in open(f, encoding="utf-8", errors="replace").read().split("\n\n"):
-        fields = dict(l.split(":", 1) for l in stanza.split("\n") if l and not l[0].isspace() and ":" in l)
-        key = (fields.get("Package", "").strip(), fields.get("Version", "").strip())
-        if key in want:
-            lines = stanza.strip("\n").split("\n")
-            out.append("\n".join(lines[:1] + ["Status: install ok installed"] + lines[1:]))
-            want.discard(key)
-if want:
-    sys.exit("base packages not found in the indexes: %s" % sorted(want))
-open(sys.argv[2], "w").write("\n\n".join(out) + "\n")
-PY
+apt_status "$SCRATCH/base" "$A/status" "$M"
 apt-get check -q -o Dir::State::status="$A/status" -o Dir::State::Lists="$A/lists" -o Dir::Etc::SourceList="$A/sources.list" \
     -o Dir::Etc::SourceParts=/nonexistent -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= -o Debug::NoLocking=1 >/dev/null ||
     die "apt finds the base set inconsistent"

@@ -82,6 +82,7 @@ tree_state() {
 # in DIR/lists for apt itself. Sets LIST_SOURCES: one "url suite" line per suite. Needs amd64 lists.
 debian_lists_mirror() {
     local dir=$1 lists=/var/lib/apt/lists
+    LISTS_SNAPSHOT="$dir/lists"
     mkdir -p "$dir/lists/partial"
     LIST_SOURCES=""
     local f base uri suite pk
@@ -109,4 +110,46 @@ apt_sim() {
         -o Dir::Etc::SourceList="$root/sources.list" -o Dir::Etc::SourceParts=/nonexistent \
         -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= -o APT::Install-Recommends=false \
         -o Debug::NoLocking=1 install "$@" 2>&1 | sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*/\1 \2/p' | sort
+}
+
+# debian_target W APTDIR: after debian_lists_mirror and start_http, writes W/manifests/targets/debian-12.yaml
+# (every listed suite, Debian's keyring), APTDIR/sources.list and APTDIR/lists for apt, and sets
+# MIRRORS (the --mirror arguments that send each host to the loopback server).
+debian_target() {
+    local w=$1 a=$2 keyring=/usr/share/keyrings/debian-archive-keyring.gpg url suite host
+    [ -f "$keyring" ] || skip "needs debian-archive-keyring"
+    mkdir -p "$w/manifests/targets" "$a"
+    cp -r "$LISTS_SNAPSHOT" "$a/lists"
+    MIRRORS=()
+    {
+        echo "name: debian-12"; echo "os: debian"; echo 'release: "12"'; echo "arch: amd64"; echo "sources:"
+        while read -r url suite; do
+            [ -n "$url" ] || continue
+            echo "  - {url: $url, suite: $suite, components: [main], keyring: $keyring, check_valid_until: false}"
+            echo "deb [signed-by=$keyring] $url $suite main" >>"$a/sources.list"
+            host=${url#http://}; host=${host%%/*}
+            MIRRORS+=(--mirror "$host=http://127.0.0.1:$HTTP_PORT/$host")
+        done <<<"$LIST_SOURCES"
+    } >"$w/manifests/targets/debian-12.yaml"
+}
+
+# apt_status BASE STATUS MIRRORDIR: a dpkg status file marking installed every "name version" of BASE,
+# with the stanzas of the mirror's Packages files.
+apt_status() {
+    python3 - "$1" "$2" "$3" <<'PY'
+import glob, sys
+want = {tuple(l.split()[:2]) for l in open(sys.argv[1]) if l.strip()}
+out = []
+for f in sorted(glob.glob(sys.argv[3] + "/**/Packages", recursive=True)):
+    for stanza in open(f, encoding="utf-8", errors="replace").read().split("\n\n"):
+        fields = dict(l.split(":", 1) for l in stanza.split("\n") if l and not l[0].isspace() and ":" in l)
+        key = (fields.get("Package", "").strip(), fields.get("Version", "").strip())
+        if key in want:
+            lines = stanza.strip("\n").split("\n")
+            out.append("\n".join(lines[:1] + ["Status: install ok installed"] + lines[1:]))
+            want.discard(key)
+if want:
+    sys.exit("base packages not found in the indexes: %s" % sorted(want))
+open(sys.argv[2], "w").write("\n\n".join(out) + "\n")
+PY
 }
