@@ -2,6 +2,7 @@
 #include <bundler/apt/closure.hpp>
 
 #include <algorithm>
+#include <ctime>
 
 namespace bundler::apt {
 
@@ -19,6 +20,9 @@ Result<TargetClosure> resolve_target(const common::manifest::Target& target, con
         std::string what = fmt::format("target {}: source {} ({})", target.name, s.describe(), s.where);
         auto rel = reader.read_release(s);
         if (!rel) return fail(rel.error().wrap(what));
+        if (s.check_valid_until) {
+            if (auto ok = check_not_expired(*rel, std::time(nullptr)); !ok) return fail(ok.error().wrap(what));
+        }
         auto texts = reader.read_packages(s, *rel, target.arch);
         if (!texts) return fail(texts.error().wrap(what));
         for (std::string& text : *texts) {

@@ -100,6 +100,20 @@ const IndexFile* Release::find(std::string_view path) const
     return nullptr;
 }
 
+Result<void> check_not_expired(const Release& rel, std::time_t now)
+{
+    if (rel.valid_until.empty()) return {};
+    std::tm tm{};
+    const char* end = ::strptime(rel.valid_until.c_str(), "%a, %d %b %Y %H:%M:%S", &tm);
+    if (!end) return fail(Errc::corrupt, "Release Valid-Until '{}' is not a date", rel.valid_until);
+    std::time_t until = ::timegm(&tm);
+    if (until < now)
+        return fail(Errc::failed_precondition,
+                    "Release expired (Valid-Until {}); use a current mirror, or set check_valid_until: false for this source",
+                    rel.valid_until);
+    return {};
+}
+
 Result<Release> parse_release(std::string_view text)
 {
     Release rel;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,10 @@ struct Release {
 
     const IndexFile* find(std::string_view path) const;
 };
+
+// Refuses a Release whose Valid-Until (RFC 2822 date) is before `now`, as apt does: a mirror frozen in
+// time could otherwise withhold security updates. A Release without Valid-Until never expires.
+Result<void> check_not_expired(const Release& release, std::time_t now);
 
 // Parses Release text (already verified); errors name the line.
 Result<Release> parse_release(std::string_view text);

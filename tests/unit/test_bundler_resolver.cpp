@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <doctest/doctest.h>
 
+#include <bundler/apt/repository.hpp>
 #include <bundler/apt/resolver.hpp>
 
 using bundler::apt::PackageIndex;
@@ -117,4 +118,18 @@ TEST_CASE("Resolver names what is missing and refuses an ambiguous virtual packa
     auto ambiguous = Resolver(*idx, Recommends::skip).install({"v"});
     REQUIRE(!ambiguous);
     CHECK(ambiguous.error().message.find("virtual package provided by a, b") != std::string::npos);
+}
+
+TEST_CASE("check_not_expired refuses a Release past its Valid-Until")
+{
+    auto rel = bundler::apt::parse_release("Suite: stable\nValid-Until: Sat, 20 May 2025 08:12:43 UTC\nSHA256:\n " +
+                                           std::string(64, 'a') + " 10 main/binary-amd64/Packages\n");
+    REQUIRE(rel);
+    CHECK(rel->files.size() == 1);
+    CHECK(bundler::apt::check_not_expired(*rel, 1747728000 - 86400)); // the day before
+    auto late = bundler::apt::check_not_expired(*rel, 1747728000 + 86400);
+    REQUIRE(!late);
+    CHECK(late.error().message.find("Valid-Until Sat, 20 May 2025") != std::string::npos);
+    rel->valid_until.clear();
+    CHECK(bundler::apt::check_not_expired(*rel, 2000000000));
 }
