@@ -111,28 +111,17 @@ Result<void> BlobStore::copy_out(const BlobRef& ref, io::File& dst) const
     std::string what = "stored blob " + path;
     if (*size != ref.size) return check_blob(what, ref, ref.digest, *size);
     digest::Sha256 hash;
-    const std::byte* map = nullptr;
-    if (*size > 0) {
-        void* m = ::mmap(nullptr, *size, PROT_READ, MAP_SHARED, src->fd(), 0);
-        if (m == MAP_FAILED) return fail_errno("mmap " + path, errno);
-        map = static_cast<const std::byte*>(m);
-        ::madvise(m, *size, MADV_SEQUENTIAL);
-    }
-    struct Unmap {
-        const std::byte* p;
-        std::uint64_t n;
-        ~Unmap()
-        {
-            if (p) ::munmap(const_cast<std::byte*>(p), n);
-        }
-    } unmap{map, *size};
+    // Mapped a window at a time, so the mapping never holds more than one chunk of the blob resident.
     constexpr std::uint64_t k_chunk = 8u << 20;
     bool kernel_copy = true;
-    loff_t in_off = 0;
     for (std::uint64_t done = 0; done < *size;) {
         std::size_t n = static_cast<std::size_t>(std::min(k_chunk, *size - done));
-        hash.update(std::span(map + done, n));
+        void* m = ::mmap(nullptr, n, PROT_READ, MAP_SHARED, src->fd(), static_cast<off_t>(done));
+        if (m == MAP_FAILED) return fail_errno("mmap " + path, errno);
+        const std::byte* map = static_cast<const std::byte*>(m);
+        hash.update(std::span(map, n));
         std::size_t copied = 0;
+        loff_t in_off = static_cast<loff_t>(done);
         while (kernel_copy && copied < n) {
             ssize_t r = ::copy_file_range(src->fd(), &in_off, dst.fd(), nullptr, n - copied, 0);
             if (r > 0) {
@@ -140,12 +129,16 @@ Result<void> BlobStore::copy_out(const BlobRef& ref, io::File& dst) const
                 continue;
             }
             if (r < 0 && errno == EINTR) continue;
-            if (r < 0 && errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
-                return fail_errno("copy " + path + " to " + dst.path(), errno);
+            if (r < 0 && errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP) {
+                int err = errno;
+                ::munmap(m, n);
+                return fail_errno("copy " + path + " to " + dst.path(), err);
+            }
             kernel_copy = false; // not supported here: write the rest from the mapping
         }
-        if (copied < n) TRY_VOID(dst.write(std::span(map + done + copied, n - copied)));
-        in_off = static_cast<loff_t>(done + n);
+        auto written = copied < n ? dst.write(std::span(map + copied, n - copied)) : Result<void>{};
+        ::munmap(m, n);
+        if (!written) return fail(written.error());
         done += n;
     }
     return check_blob(what, ref, hash.finish(), *size);
