@@ -144,9 +144,8 @@ Result<bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manif
             if (!pin)
                 return fail(Errc::failed_precondition, "{}: {}: {} is not pinned in binaries.lock; run `bundler lock --profile {}`",
                             f.where, f.name, f.url, p.name);
-            if (f.published_sha256) {
-                auto published = digest::Digest::parse(*f.published_sha256);
-                if (published && *published != pin->blob.digest)
+            if (const auto& published = f.published_sha256) {
+                if (*published != pin->blob.digest)
                     return fail(Errc::digest_mismatch,
                                 "{}: {}: binaries.lock pins {} for {} but the manifest's published sha256 is {}", f.where,
                                 f.name, pin->blob.digest.str(), f.url, published->str());

@@ -44,8 +44,7 @@ Result<bool> lock_binaries(const LockOptions& o, const manifest::Manifests& m, m
     bool changed = false;
     for (const manifest::Component& c : m.components) {
         for (const manifest::FileSpec& f : c.files) {
-            std::optional<common::digest::Digest> published;
-            if (f.published_sha256) published = *common::digest::Digest::parse(*f.published_sha256);
+            const std::optional<common::digest::Digest>& published = f.published_sha256;
             manifest::BinaryPin* pin = lock.find(f.url);
             bool agrees = pin && (!published || pin->blob.digest == *published);
             if (o.check_only) {

@@ -54,13 +54,13 @@ Result<FileSpec> parse_file(const YamlReader& y, const YAML::Node& n, std::strin
     if (n["sha256"]) {
         auto sha = y.string(n, "sha256", where);
         if (!sha) return fail(sha.error());
-        if (auto d = digest::Digest::parse(*sha); !d)
-            return fail(y.error(n["sha256"], fmt::format("{}.sha256", where), d.error().message));
+        auto d = digest::Digest::parse(*sha);
+        if (!d) return fail(y.error(n["sha256"], fmt::format("{}.sha256", where), d.error().message));
         if (!n["sha256_source"])
             return fail(y.error(n, fmt::format("{}.sha256_source", where), "missing: cite where the checksum is published"));
         auto cited = y.string(n, "sha256_source", where);
         if (!cited) return fail(cited.error());
-        f.published_sha256 = *sha;
+        f.published_sha256 = *d;
         f.published_source = *cited;
     }
     return f;

@@ -27,7 +27,7 @@ struct FileSpec {
     std::string install;
     unsigned mode = 0755;
     std::vector<std::string> roles;
-    std::optional<std::string> published_sha256; // checksum the upstream publishes, checked by `bundler lock`
+    std::optional<digest::Digest> published_sha256; // checksum the upstream publishes, checked by `bundler lock`
     std::string published_source;                // where it is published (sha256_source)
     std::string where;                            // "file:line" for messages
 };

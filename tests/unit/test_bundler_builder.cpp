@@ -59,7 +59,7 @@ TEST_CASE("plan_bundle refuses a pin that differs from the published checksum")
     common::manifest::BinariesLock lock;
     lock.pins.push_back({"http://x/k3s", "k3s", {common::digest::sha256_of("k3s"), 3}, "t"});
     auto f = spec("k3s", "http://x/k3s", "/usr/local/bin/k3s");
-    f.published_sha256 = common::digest::sha256_of("other").hex();
+    f.published_sha256 = common::digest::sha256_of("other");
     auto r = bundler::build::plan_bundle(manifests_with({f}), lock, {}, 0);
     REQUIRE(!r);
     CHECK(r.error().code == Errc::digest_mismatch);
