@@ -129,3 +129,23 @@ TEST_CASE("BinariesLock round-trips and rejects a bad pin with its line")
     CHECK(bad.error().message.find("bad.lock:6: field 'binaries[0].sha256'") != std::string::npos);
     CHECK(BinariesLock::load(s / "absent.lock").value().pins.empty());
 }
+
+TEST_CASE("a published sha256 needs its source and is kept as a digest")
+{
+    Scratch s;
+    std::string hex = common::digest::sha256_of("tool").hex();
+    std::string with = replace(k_component, "    url: http://example.invalid/tool\n",
+                               "    url: http://example.invalid/tool\n    sha256: " + hex + "\n    sha256_source: vendor SHA256SUMS\n");
+    write_tree(s, k_profile, with);
+    auto m = load_manifests(s / "manifests", "p");
+    REQUIRE(m);
+    const auto& f = m->components[0].files[0];
+    REQUIRE(f.published_sha256);
+    CHECK(f.published_sha256->hex() == hex);
+    CHECK(f.published_source == "vendor SHA256SUMS");
+
+    write_tree(s, k_profile, replace(with, "    sha256_source: vendor SHA256SUMS\n", ""));
+    auto missing = load_manifests(s / "manifests", "p");
+    REQUIRE(!missing);
+    CHECK(missing.error().message.find("sha256_source") != std::string::npos);
+}
