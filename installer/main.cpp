@@ -122,8 +122,9 @@ bool confirm(const std::string& question)
 
 int run_install(const common::bundle::BundleFile& bf, const Options& o)
 {
-    // 1. The bundle's own bytes first: a damaged file is refused before anything on the node changes.
-    auto index = o.dry_run ? bf.read_index() : verify_bundle(bf, false);
+    // 1. Usage first (bundle.json alone is checked against its digest), then the bundle's every byte:
+    //    a damaged file is refused before anything on the node changes.
+    auto index = bf.read_index();
     if (!index) return fail_with(index.error());
     const common::bundle::RolePlan* plan = index->role(o.role);
     if (!plan) {
@@ -140,6 +141,10 @@ int run_install(const common::bundle::BundleFile& bf, const Options& o)
     }
     auto names = installer::engine::select_phases(plan->phases, {o.only, o.skip, o.from});
     if (!names) return fail_with(names.error());
+    if (!o.dry_run) {
+        auto verified = verify_bundle(bf, false);
+        if (!verified) return fail_with(verified.error());
+    }
 
     installer::node::NodePaths paths = installer::node::NodePaths::under(o.root);
     installer::engine::Logger log;
@@ -202,15 +207,21 @@ int main(int argc, char** argv)
     app.add_flag("--check", o.check, "verify installer, payload and trailer digests and every blob; change nothing");
     app.add_flag("--info", o.info, "print the bundle's profile, roles, platforms and digests");
     app.add_flag("--list", o.list, "list the bundle's files and blobs");
-    app.add_option("--extract", o.extract, "verify, then unpack bundle.json and blobs/ into DIR (must be empty)");
-    app.add_option("--role", o.role, "install this node as master or worker");
-    app.add_option("--root", o.root, "install into this target root instead of /")->capture_default_str();
+    app.add_option("--extract", o.extract, "verify, then unpack bundle.json and blobs/ into DIR (must be empty)")->type_name("DIR");
+    app.add_option("--role", o.role, "install this node as master or worker")->type_name("ROLE");
+    app.add_option("--root", o.root, "install into this target root instead of /")->type_name("DIR")->capture_default_str();
     app.add_flag("--dry-run", o.dry_run, "print the plan (what is done, what is to do) and change nothing");
     app.add_flag("--yes,-y", o.yes, "do not ask for confirmation");
-    app.add_option("--only", o.only, "run only these phases (repeatable or comma-separated)")->delimiter(',');
-    app.add_option("--skip", o.skip, "skip these phases")->delimiter(',');
-    app.add_option("--from", o.from, "start at this phase");
-    app.add_option("--skip-check", o.skip_checks, "skip one preflight check by id (repeatable)")->delimiter(',');
+    app.add_option("--only", o.only, "run only these phases (repeatable or comma-separated)")->delimiter(',')->type_name("PHASE");
+    app.add_option("--skip", o.skip, "skip these phases")->delimiter(',')->type_name("PHASE");
+    app.add_option("--from", o.from, "start at this phase")->type_name("PHASE");
+    app.add_option("--skip-check", o.skip_checks, "skip one preflight check by id (repeatable): root, os, arch, cpu, memory, disk, store-space")
+        ->delimiter(',')
+        ->type_name("ID");
+    app.footer("State: /var/lib/platform-installer (store, journal.jsonl, preflight.json); log: "
+               "/var/log/platform-installer.log (both under --root).\n"
+               "Re-running is safe: finished phases are checked and skipped; an interrupted run resumes.\n"
+               "Exit status: 0 done, 1 failed (nothing half-installed is left unrecorded), 2 usage error.");
     app.add_option("--bundle", o.bundle, "read this .run file instead of the running program")->group("");
     CLI::App* verify = app.add_subcommand("verify", "same as --check");
     try {

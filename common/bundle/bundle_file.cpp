@@ -99,14 +99,20 @@ Result<void> take_blob(PayloadReader& reader, const PayloadEntry& entry, const s
 
 Result<BundleIndex> BundleFile::read_index() const
 {
-    PayloadReader reader = payload();
-    auto entry = reader.next();
-    if (!entry) return fail(entry.error().wrap(m_path.string()));
-    if (!*entry) return fail(Errc::corrupt, "{}: payload has no bundle.json", m_path.string());
-    auto text = read_index_entry(reader, **entry, m_trailer);
-    if (!text) return fail(text.error().wrap(m_path.string()));
-    auto index = BundleIndex::parse(*text);
-    if (!index) return fail(index.error().wrap(m_path.string()));
+    auto index = [&]() -> Result<BundleIndex> {
+        PayloadReader reader = payload();
+        auto entry = reader.next();
+        if (!entry) return fail(entry.error());
+        if (!*entry) return fail(Errc::corrupt, "payload has no bundle.json");
+        auto text = read_index_entry(reader, **entry, m_trailer);
+        if (!text) return fail(text.error());
+        return BundleIndex::parse(*text);
+    }();
+    if (!index) {
+        // Name the root cause when the payload itself is damaged (as walk() does).
+        TRY_VOID(verify_payload_digest());
+        return fail(index.error().wrap(m_path.string()));
+    }
     return index;
 }
 

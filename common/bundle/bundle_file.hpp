@@ -40,7 +40,8 @@ public:
     Result<void> verify_installer(const Progress& progress = {}) const;
     // Hashes the compressed payload against the trailer (no decompression).
     Result<void> verify_payload_digest(const Progress& progress = {}) const;
-    // Reads the first payload entry, checks it against bundle_json_sha256 and parses it.
+    // Reads the first payload entry, checks it against bundle_json_sha256 and parses it. On failure, a
+    // damaged payload is reported as such (its digest is then checked) rather than as a zstd or tar error.
     Result<BundleIndex> read_index() const;
     // One pass over the payload with every check: bundle.json against the trailer; each entry a listed
     // blob, once, whose bytes match its size and digest (handed to the sink from `sinks`, if any, and
