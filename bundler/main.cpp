@@ -218,9 +218,12 @@ int main(int argc, char** argv)
             if (check_only)
                 fmt::print("the locks agree with profile {} ({} binaries, {} .deb targets)\n", profile, r->unchanged,
                            r->targets_unchanged);
-            else
-                fmt::print("binaries.lock: {} pinned, {} already pinned; debs.lock: {} targets resolved ({} packages), {} unchanged\n",
-                           r->pinned, r->unchanged, r->targets_resolved, r->debs_pinned, r->targets_unchanged);
+            else {
+                fmt::print("binaries.lock: {} pinned, {} already pinned\n", r->pinned, r->unchanged);
+                if (r->targets_resolved + r->targets_unchanged > 0)
+                    fmt::print("debs.lock: {} targets resolved ({} packages), {} unchanged\n", r->targets_resolved,
+                               r->debs_pinned, r->targets_unchanged);
+            }
             return 0;
         }
         auto epoch = source_date_epoch();

@@ -2,6 +2,7 @@
 #include <bundler/fetch/fetcher.hpp>
 
 #include <common/io/file.hpp>
+#include <common/util/progress.hpp>
 
 #include <curl/curl.h>
 
@@ -64,6 +65,34 @@ std::size_t on_data(char* ptr, std::size_t size, std::size_t nmemb, void* user)
     }
     return len;
 }
+// Passes bytes through to a sink, reporting progress of downloads of 1 MiB or more.
+class ProgressSink : public common::io::Sink {
+public:
+    ProgressSink(common::io::Sink& out, std::string label, std::uint64_t total) : m_out(out), m_label(std::move(label)), m_total(total) {}
+    Result<void> write(std::span<const std::byte> data) override
+    {
+        m_done += data.size();
+        if (!m_meter && (m_total >= k_report_from || (m_total == 0 && m_done >= k_report_from)))
+            m_meter.emplace(m_label, m_total);
+        if (m_meter) m_meter->update(m_done);
+        return m_out.write(data);
+    }
+
+private:
+    static constexpr std::uint64_t k_report_from = 1u << 20;
+    common::io::Sink& m_out;
+    std::string m_label;
+    std::uint64_t m_total;
+    std::uint64_t m_done = 0;
+    std::optional<common::ProgressMeter> m_meter;
+};
+
+std::string file_name(const std::string& url)
+{
+    std::size_t slash = url.rfind('/');
+    return slash == std::string::npos ? url : url.substr(slash + 1);
+}
+
 } // namespace
 
 CurlFetcher::CurlFetcher() { static CurlGlobal global; }
@@ -116,7 +145,8 @@ Result<void> fetch_pinned(Fetcher& fetcher, const common::store::BlobStore& cach
     std::string what = effective == url ? fmt::format("fetch {}", url) : fmt::format("fetch {} (via {})", url, effective);
     auto ingest = cache.begin(pin);
     if (!ingest) return fail(ingest.error().wrap(what));
-    if (auto r = fetcher.fetch(effective, *ingest); !r) return fail(r.error().wrap(what));
+    ProgressSink progress(*ingest, "fetch " + file_name(url), pin.size);
+    if (auto r = fetcher.fetch(effective, progress); !r) return fail(r.error().wrap(what));
     if (auto r = ingest->commit(); !r) return fail(r.error().wrap(what));
     return {};
 }
@@ -129,7 +159,8 @@ Result<common::store::BlobRef> fetch_unpinned(Fetcher& fetcher, const common::st
     // Hashed while it downloads, and published under the digest it turned out to have.
     auto ingest = cache.begin_unknown();
     if (!ingest) return fail(ingest.error().wrap(what));
-    if (auto r = fetcher.fetch(effective, *ingest); !r) return fail(r.error().wrap(what));
+    ProgressSink progress(*ingest, "fetch " + file_name(url), 0);
+    if (auto r = fetcher.fetch(effective, progress); !r) return fail(r.error().wrap(what));
     auto ref = ingest->commit_as_written();
     if (!ref) return fail(ref.error().wrap(what));
     return *ref;

@@ -33,8 +33,10 @@ void ProgressMeter::update(std::uint64_t done)
     auto now = std::chrono::steady_clock::now();
     if (now - m_last < std::chrono::milliseconds(200)) return;
     m_last = now;
-    double pct = m_total ? 100.0 * static_cast<double>(done) / static_cast<double>(m_total) : 100.0;
-    fmt::print(stderr, "\r{}: {} / {} ({:.0f}%)   ", m_label, human_bytes(done), human_bytes(m_total), pct);
+    if (m_total == 0) fmt::print(stderr, "\r{}: {}   ", m_label, human_bytes(done)); // size not known yet
+    else
+        fmt::print(stderr, "\r{}: {} / {} ({:.0f}%)   ", m_label, human_bytes(done), human_bytes(m_total),
+                   100.0 * static_cast<double>(done) / static_cast<double>(m_total));
     std::fflush(stderr);
 }
 
