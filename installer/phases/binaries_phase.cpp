@@ -37,8 +37,17 @@ Result<void> install_from_store(const common::store::BlobStore& st, const common
         ::unlink(tmp_path.c_str());
         return fail(std::move(e));
     };
-    // Verify again on consume: the store copy may have been damaged since extraction.
-    if (auto ok = st.copy_out(f.blob, *tmp); !ok) return undo(ok.error());
+    // Verify again on consume: the store copy may have been damaged since extraction. A damaged blob is
+    // dropped, so that the next run's store phase sees it missing and restores it from the bundle.
+    if (auto ok = st.copy_out(f.blob, *tmp); !ok) {
+        common::Error e = ok.error();
+        if (e.code == common::Errc::digest_mismatch || e.code == common::Errc::size_mismatch) {
+            std::error_code ec;
+            fs::remove(st.blob_path(f.blob.digest), ec);
+            e.message += "; removed it from the store: run the installer again to restore it from the bundle";
+        }
+        return undo(std::move(e));
+    }
     system::failpoint("binaries.temp_written");
     if (::fchmod(tmp->fd(), f.mode) != 0) return undo(common::fail_errno("chmod " + tmp_path, errno).error());
     if (auto ok = tmp->sync(); !ok) return undo(ok.error());

@@ -67,4 +67,19 @@ install "$SCRATCH/ref" >"$SCRATCH/out" 2>&1
 expect_output "installed /opt/demo/data1"
 tree_state "$SCRATCH/ref" >"$SCRATCH/repaired.state"
 diff -u "$SCRATCH/ref.state" "$SCRATCH/repaired.state" || die "tampered file was not repaired"
+# A store blob damaged in place (same size) is caught when it is consumed, dropped, and restored from the
+# bundle by the next run.
+root="$SCRATCH/root-damaged"
+install "$root" >/dev/null
+data1=$(sha256sum "$FIXTURES/tools/data1" | cut -d' ' -f1)
+blob="$root/var/lib/platform-installer/store/blobs/sha256/$data1"
+chmod u+w "$blob"
+printf 'X' | dd of="$blob" bs=1 seek=1000 conv=notrunc status=none
+rm "$root/opt/demo/data1"
+expect_fail "install from a damaged store blob" install "$root"
+expect_output "stored blob .*$data1: sha256 mismatch.*run the installer again"
+[ ! -e "$blob" ] || die "the damaged blob was left in the store"
+install "$root" >/dev/null
+tree_state "$root" >"$SCRATCH/damaged.state"
+diff -u "$SCRATCH/ref.state" "$SCRATCH/damaged.state" || die "a damaged store blob was not restored"
 echo "crash_resume: ok"
