@@ -5,6 +5,7 @@
 #include <bundler/build/locker.hpp>
 #include <common/bundle/bundle_file.hpp>
 #include <common/bundle/bundle_summary.hpp>
+#include <common/bundle/signature.hpp>
 #include <common/util/progress.hpp>
 
 #include <CLI/CLI.hpp>
@@ -71,10 +72,11 @@ nlohmann::json trailer_json(const common::bundle::Trailer& t)
             {"payload_sha256", t.payload_sha256.str()},
             {"bundle_json_size", t.bundle_json_size},
             {"bundle_json_sha256", t.bundle_json_sha256.str()},
-            {"signed", (t.flags & 1) != 0}};
+            {"signed", (t.flags & 1) != 0},
+            {"signer", (t.flags & 1) ? common::digest::Digest{t.signer_fingerprint}.str() : std::string()}};
 }
 
-int run_verify(const fs::path& file, bool as_json)
+int run_verify(const fs::path& file, bool as_json, const std::string& signer)
 {
     auto fail_with = [&](const common::Error& e) {
         if (as_json) fmt::print("{}\n", nlohmann::json{{"file", file.string()}, {"ok", false}, {"error", e.message}}.dump(2));
@@ -83,6 +85,11 @@ int run_verify(const fs::path& file, bool as_json)
     };
     auto bf = common::bundle::BundleFile::open(file);
     if (!bf) return fail_with(bf.error());
+    if (!signer.empty()) {
+        auto trusted = common::bundle::parse_signer(signer);
+        if (!trusted) return fail_with(trusted.error());
+        if (auto ok = bf->require_signer(*trusted); !ok) return fail_with(ok.error());
+    }
     std::optional<common::ProgressMeter> meter;
     if (!as_json) meter.emplace("verify " + file.filename().string(), bf->trailer().payload_size);
     auto index = bf->verify_all([&](std::uint64_t done, std::uint64_t) {
@@ -99,8 +106,9 @@ int run_verify(const fs::path& file, bool as_json)
                                           {"trailer", trailer_json(bf->trailer())}}
                                .dump(2));
     } else {
-        fmt::print("ok: {}: profile {} {}, {} blobs ({}), installer, payload and trailer digests match\n", file.string(),
-                   index->profile, index->version, index->blobs.size(), common::human_bytes(index->total_blob_bytes()));
+        fmt::print("ok: {}: profile {} {}, {} blobs ({}), installer, payload and trailer digests match{}\n", file.string(),
+                   index->profile, index->version, index->blobs.size(), common::human_bytes(index->total_blob_bytes()),
+                   bf->signer() ? fmt::format("; signed by {}", bf->signer()->str()) : std::string());
     }
     return 0;
 }
@@ -170,6 +178,9 @@ int main(int argc, char** argv)
     build->add_option("--installer", installer, "the static installer executable to embed")->capture_default_str();
     build->add_option("--level", level, "zstd level")->capture_default_str()->check(CLI::Range(1, 19));
     build->add_option("--threads", threads, "zstd threads (0 = one per core; output is the same either way)");
+    fs::path sign_key;
+    build->add_option("--sign-key", sign_key, "sign with this Ed25519 private key (PEM; openssl genpkey -algorithm ed25519)")
+        ->type_name("FILE");
 
     CLI::App* lock = app.add_subcommand("lock", "pin the profile's binaries and files in binaries.lock");
     add_common(lock);
@@ -195,6 +206,9 @@ int main(int argc, char** argv)
     CLI::App* verify = app.add_subcommand("verify", "check every digest of a .run file");
     verify->add_option("FILE", file, "the .run file")->required();
     verify->add_flag("--json", as_json, "print the result as JSON");
+    std::string signer;
+    verify->add_option("--signer", signer, "require a signature by this key: sha256:<fingerprint> or a PEM key file")
+        ->type_name("KEY");
     CLI::App* inspect = app.add_subcommand("inspect", "show what a .run file holds");
     inspect->add_option("FILE", file, "the .run file")->required();
     inspect->add_flag("--json", as_json, "print bundle.json and the trailer as JSON");
@@ -206,7 +220,7 @@ int main(int argc, char** argv)
     }
 
     try {
-        if (verify->parsed()) return run_verify(file, as_json);
+        if (verify->parsed()) return run_verify(file, as_json, signer);
         if (inspect->parsed()) return run_inspect(file, as_json);
         auto mirrors = parse_mirrors(mirror_specs);
         if (!mirrors) return report(mirrors.error());
@@ -228,7 +242,7 @@ int main(int argc, char** argv)
         }
         auto epoch = source_date_epoch();
         if (!epoch) return report(epoch.error());
-        bundler::build::BuildOptions o{profile, workdir, output, cache, installer, *mirrors, *epoch, level, threads};
+        bundler::build::BuildOptions o{profile, workdir, output, cache, installer, *mirrors, *epoch, level, threads, sign_key};
         auto r = bundler::build::build(o, fetcher);
         if (!r) return report(r.error());
         fmt::print("built {} ({}, {} blobs)\nsha256 {}\n", r->output.string(), common::human_bytes(r->file_size), r->blobs,

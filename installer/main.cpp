@@ -6,6 +6,7 @@
 #include <installer/system/node_lock.hpp>
 
 #include <common/bundle/bundle_summary.hpp>
+#include <common/bundle/signature.hpp>
 #include <common/util/progress.hpp>
 
 #include <CLI/CLI.hpp>
@@ -27,6 +28,7 @@ struct Options {
     fs::path root = "/";
     std::vector<std::string> only, skip, skip_checks;
     std::string from;
+    std::string signer;
 };
 
 int fail_with(const common::Error& e)
@@ -50,8 +52,8 @@ int run_check(const common::bundle::BundleFile& bf)
 {
     auto index = verify_bundle(bf, true);
     if (!index) return fail_with(index.error());
-    fmt::print("ok: {} {}: installer, payload ({} blobs) and trailer digests match\n", index->profile, index->version,
-               index->blobs.size());
+    fmt::print("ok: {} {}: installer, payload ({} blobs) and trailer digests match{}\n", index->profile, index->version,
+               index->blobs.size(), bf.signer() ? fmt::format("; signature by {} verified", bf.signer()->str()) : std::string());
     return 0;
 }
 
@@ -222,6 +224,8 @@ int main(int argc, char** argv)
                "/var/log/platform-installer.log (both under --root).\n"
                "Re-running is safe: finished phases are checked and skipped; an interrupted run resumes.\n"
                "Exit status: 0 done, 1 failed (nothing half-installed is left unrecorded), 2 usage error.");
+    app.add_option("--signer", o.signer, "refuse this bundle unless it is signed by KEY: sha256:<fingerprint> or a PEM key file")
+        ->type_name("KEY");
     app.add_option("--bundle", o.bundle, "read this .run file instead of the running program")->group("");
     CLI::App* verify = app.add_subcommand("verify", "same as --check");
     try {
@@ -235,6 +239,12 @@ int main(int argc, char** argv)
         if (o.bundle == "/proc/self/exe") o.bundle = fs::read_symlink(o.bundle, ec);
         auto bf = common::bundle::BundleFile::open(o.bundle);
         if (!bf) return fail_with(bf.error());
+        if (!o.signer.empty()) {
+            // Pinning the signer is what refuses a re-signed bundle: its digests and signature would all check.
+            auto trusted = common::bundle::parse_signer(o.signer);
+            if (!trusted) return fail_with(trusted.error());
+            if (auto ok = bf->require_signer(*trusted); !ok) return fail_with(ok.error());
+        }
         if (o.check || verify->parsed()) return run_check(*bf);
         if (o.info || o.list) {
             auto index = bf->read_index();

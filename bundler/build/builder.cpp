@@ -3,6 +3,7 @@
 
 #include <common/bundle/bundle_file.hpp>
 #include <common/bundle/payload_writer.hpp>
+#include <common/bundle/signature.hpp>
 #include <common/manifest/target.hpp>
 #include <common/bundle/trailer.hpp>
 #include <common/io/file.hpp>
@@ -12,6 +13,7 @@
 #include <cstring>
 #include <cerrno>
 #include <map>
+#include <optional>
 #include <set>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -186,6 +188,14 @@ Result<bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manif
 
 Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
 {
+    // 0. The signing key first: a bad key should not cost a whole build.
+    std::optional<bundle::SigningKey> key;
+    if (!o.sign_key.empty()) {
+        auto loaded = bundle::SigningKey::load(o.sign_key);
+        if (!loaded) return fail(loaded.error().wrap("--sign-key"));
+        key.emplace(std::move(*loaded));
+    }
+
     // 1. Inputs: manifests and the pins they must match.
     auto manifests = common::manifest::load_manifests(o.workdir / "manifests", o.profile);
     if (!manifests) return fail(manifests.error());
@@ -195,6 +205,7 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
     if (!debs) return fail(debs.error());
     auto index = plan_bundle(*manifests, *lock, *debs, o.source_date_epoch);
     if (!index) return fail(index.error());
+    if (key) index->signer_public_key = key->public_key();
 
     // 2. Every pinned artifact into the cache, verified (fetch only what is pinned).
     auto cache = store::BlobStore::open(o.cache);
@@ -251,6 +262,15 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
     trailer.payload_size = payload_sink.count();
     trailer.payload_sha256 = payload_sink.finish();
 
+    if (key) {
+        // The signature covers trailer [0, 152): every digest, so every byte of the file.
+        trailer.flags = bundle::k_flag_signed;
+        trailer.signer_fingerprint = key->fingerprint().bytes;
+        auto prefix = trailer.encode();
+        auto sig = key->sign(std::span(prefix.data(), bundle::k_signed_prefix));
+        if (!sig) return fail(sig.error());
+        trailer.signature = *sig;
+    }
     auto raw = trailer.encode();
     TRY_VOID(whole_sink.write(raw));
     digest::Digest whole = whole_sink.finish();

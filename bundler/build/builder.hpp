@@ -26,6 +26,7 @@ struct BuildOptions {
     std::int64_t source_date_epoch = 0;
     int level = 3;
     unsigned threads = 0;
+    std::filesystem::path sign_key; // PEM Ed25519 private key: sign the trailer (empty: unsigned)
 };
 
 struct BuildResult {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <common/bundle/bundle_file.hpp>
 
+#include <common/bundle/signature.hpp>
+
 #include <algorithm>
 #include <set>
 #include <vector>
@@ -97,6 +99,41 @@ Result<void> take_blob(PayloadReader& reader, const PayloadEntry& entry, const s
 
 } // namespace
 
+std::optional<digest::Digest> BundleFile::signer() const
+{
+    if (!(m_trailer.flags & k_flag_signed)) return std::nullopt;
+    return digest::Digest{m_trailer.signer_fingerprint};
+}
+
+Result<void> BundleFile::require_signer(const digest::Digest& trusted) const
+{
+    std::optional<digest::Digest> got = signer();
+    if (!got) return fail(Errc::failed_precondition, "{}: bundle is not signed, but {} is required", m_path.string(), trusted.str());
+    if (*got != trusted)
+        return fail(Errc::failed_precondition, "{}: bundle is signed by {}, not by the trusted signer {}", m_path.string(),
+                    got->str(), trusted.str());
+    return {};
+}
+
+Result<void> BundleFile::check_signature(const BundleIndex& index) const
+{
+    bool signed_trailer = (m_trailer.flags & k_flag_signed) != 0;
+    if (!signed_trailer) {
+        if (index.signer_public_key)
+            return fail(Errc::corrupt, "bundle.json names a signer but the trailer carries no signature (stripped?)");
+        return {};
+    }
+    if (!index.signer_public_key) return fail(Errc::corrupt, "the trailer is signed but bundle.json names no signer");
+    digest::Digest fpr = digest::sha256_of(std::as_bytes(std::span(*index.signer_public_key)));
+    if (fpr.bytes != m_trailer.signer_fingerprint)
+        return fail(Errc::corrupt, "the trailer's signer fingerprint {} is not bundle.json's signer {}",
+                    digest::Digest{m_trailer.signer_fingerprint}.str(), fpr.str());
+    auto raw = m_trailer.encode();
+    if (auto ok = verify_signature(*index.signer_public_key, std::span(raw.data(), k_signed_prefix), m_trailer.signature); !ok)
+        return fail(ok.error().code, "signature by {} does not verify: the bundle was changed after signing", fpr.str());
+    return {};
+}
+
 Result<BundleIndex> BundleFile::read_index() const
 {
     auto index = [&]() -> Result<BundleIndex> {
@@ -106,7 +143,10 @@ Result<BundleIndex> BundleFile::read_index() const
         if (!*entry) return fail(Errc::corrupt, "payload has no bundle.json");
         auto text = read_index_entry(reader, **entry, m_trailer);
         if (!text) return fail(text.error());
-        return BundleIndex::parse(*text);
+        auto parsed = BundleIndex::parse(*text);
+        if (!parsed) return fail(parsed.error());
+        TRY_VOID(check_signature(*parsed));
+        return parsed;
     }();
     if (!index) {
         // Name the root cause when the payload itself is damaged (as walk() does).
@@ -144,6 +184,7 @@ Result<WalkResult> BundleFile::walk_entries(const Progress& progress, const Blob
     if (!text) return fail(text.error());
     auto index = BundleIndex::parse(*text);
     if (!index) return fail(index.error());
+    TRY_VOID(check_signature(*index));
 
     std::set<digest::Digest> seen;
     std::vector<std::byte> buf(1 << 20);

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include <common/bundle/bundle_index.hpp>
 #include <common/bundle/payload_reader.hpp>
@@ -49,6 +50,11 @@ public:
     // compressed bytes' sha256 equal to the trailer's. When the walk fails on a damaged payload, the
     // error names the payload digest mismatch (the root cause) rather than the zstd or tar symptom.
     Result<WalkResult> walk(const Progress& progress, const BlobSinkFactory& sinks) const;
+    // The signer's fingerprint when the trailer says the bundle is signed.
+    std::optional<digest::Digest> signer() const;
+    // Refuses a bundle that is not signed by `trusted` (unsigned, or re-signed by another key). The
+    // signature itself is checked whenever the index is read (read_index, walk).
+    Result<void> require_signer(const digest::Digest& trusted) const;
     // Full check without writing: the installer digest, then walk().
     Result<BundleIndex> verify_all(const Progress& progress = {}) const;
 
@@ -57,6 +63,7 @@ private:
         : m_path(std::move(path)), m_file(std::move(file)), m_size(size), m_trailer(trailer)
     {
     }
+    Result<void> check_signature(const BundleIndex& index) const;
     Result<WalkResult> walk_entries(const Progress& progress, const BlobSinkFactory& sinks) const;
     PayloadReader payload(Progress progress = {}) const;
     Result<void> hash_range(std::uint64_t offset, std::uint64_t size, const digest::Digest& want, std::string_view what,

@@ -86,6 +86,12 @@ std::string BundleIndex::to_json() const
                            {"size", d.blob.size}});
         j["debs"][target] = std::move(arr);
     }
+    if (signer_public_key) {
+        digest::Digest fpr = digest::sha256_of(std::as_bytes(std::span(*signer_public_key)));
+        std::string hex;
+        for (std::uint8_t b : *signer_public_key) hex += fmt::format("{:02x}", b);
+        j["signer"] = {{"public_key", hex}, {"fingerprint", fpr.str()}};
+    }
     j["blobs"] = json::array();
     for (const store::BlobRef& b : blobs) j["blobs"].push_back({{"digest", b.digest.str()}, {"size", b.size}});
     return j.dump(2) + "\n";
@@ -152,6 +158,13 @@ Result<BundleIndex> parse_index(const json& j)
         e.blob = *ref;
         if (!listed(idx.blobs, e.blob)) return fail(Errc::corrupt, "{}: blob {} is not in the blob list", where, e.blob.digest.str());
         idx.files.push_back(std::move(e));
+    }
+    if (j.contains("signer")) {
+        const std::string hex = j.at("signer").at("public_key").get<std::string>();
+        // 32 bytes in hex: the same shape as a digest.
+        auto raw = digest::Digest::from_hex(hex);
+        if (!raw) return fail(Errc::corrupt, "signer.public_key: want 64 lowercase hex digits");
+        idx.signer_public_key = raw->bytes;
     }
     // "debs" came after format 1's first release: absent means none (readers ignore unknown keys,
     // writers add keys, so this stays format 1).

@@ -4,6 +4,7 @@
 // so adding a key is not a new version, while changing or removing one is.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -64,6 +65,7 @@ struct BundleIndex {
     std::vector<FileEntry> files;
     std::map<std::string, std::vector<DebEntry>> debs; // target name ("debian-12") -> its .deb closure
     std::vector<store::BlobRef> blobs; // every payload blob, sorted by digest, each once
+    std::optional<std::array<std::uint8_t, 32>> signer_public_key; // raw Ed25519 key of a signed bundle
 
     // Canonical JSON (sorted keys, no insignificant whitespace variance): the same index gives the same bytes.
     std::string to_json() const;

@@ -20,7 +20,7 @@ std::string describe(const BundleFile& file, const BundleIndex& index)
     line("installer:", fmt::format("{} bytes, {}", t.installer_size, t.installer_sha256.str()));
     line("payload:", fmt::format("{} bytes at offset {}, {}", t.payload_size, t.payload_offset, t.payload_sha256.str()));
     line("index:", fmt::format("bundle.json {} bytes, {}", t.bundle_json_size, t.bundle_json_sha256.str()));
-    line("signed:", (t.flags & 1) ? "yes" : "no");
+    line("signed:", file.signer() ? fmt::format("yes, by {} (signature verified)", file.signer()->str()) : std::string("no"));
     for (const Platform& p : index.platforms) line("platform:", p.os + " " + p.release + " " + p.arch);
     for (const auto& [role, plan] : index.roles)
         line("role:", fmt::format("{}: {} (min {} CPU, {} GB memory, {} GB disk)", role, fmt::join(plan.phases, " -> "),

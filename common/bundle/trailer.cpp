@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <common/bundle/trailer.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 namespace common::bundle {
@@ -74,10 +75,12 @@ Result<Trailer> Trailer::decode(std::span<const std::byte, k_trailer_size> bytes
     std::memcpy(t.payload_sha256.bytes.data(), p + 80, 32);
     std::memcpy(t.bundle_json_sha256.bytes.data(), p + 112, 32);
     t.flags = get_le<std::uint32_t>(p + 144);
-    // v1 readers know no flags yet: a set bit (e.g. "signed") must not be shown as if it had been checked.
-    if (t.flags != 0)
-        return fail(Errc::unsupported, "trailer flags 0x{:x} are not supported by this program (signed bundles are not yet)",
-                    t.flags);
+    // Only bit 0 (signed) is known; an unknown bit must not be ignored as if it had been honoured.
+    if ((t.flags & ~k_known_flags) != 0)
+        return fail(Errc::unsupported, "trailer flags 0x{:x} are not supported by this program", t.flags);
+    bool unsigned_fields_zero = std::all_of(p + 152, p + 248, [](std::byte b) { return b == std::byte{0}; });
+    if (!(t.flags & 1) && !unsigned_fields_zero)
+        return fail(Errc::corrupt, "trailer is unsigned but its signer fingerprint or signature field is not zero");
     if (get_le<std::uint32_t>(p + 148) != 0) return fail(Errc::corrupt, "trailer reserved field is not zero");
     std::memcpy(t.signer_fingerprint.data(), p + 152, 32);
     std::memcpy(t.signature.data(), p + 184, 64);

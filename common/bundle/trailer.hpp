@@ -13,7 +13,7 @@
 //     48  32 installer_sha256
 //     80  32 payload_sha256          over the compressed payload bytes
 //     112 32 bundle_json_sha256      over the uncompressed bundle.json
-//     144 4  flags                   bit 0: signed (reserved: v1 readers refuse any set bit)
+//     144 4  flags                   bit 0: signed (see signature.hpp); other bits are refused
 //     148 4  reserved, zero
 //     152 32 signer_fingerprint      sha256 of the raw Ed25519 public key, or zero
 //     184 64 signature               Ed25519 over bytes [0, 152) of the trailer, or zero
@@ -33,6 +33,7 @@ namespace common::bundle {
 constexpr std::uint32_t k_format_version = 1;
 constexpr std::size_t k_trailer_size = 288;
 constexpr std::size_t k_signed_prefix = 152;
+constexpr std::uint32_t k_known_flags = 1;
 
 struct Trailer {
     std::uint32_t format_version = k_format_version;

@@ -188,9 +188,14 @@ expect_output "payload entry blobs/sha256/$HEX: size mismatch"
 [ -z "$(find "$SCRATCH/bad-root/var/lib/platform-installer/store" -type f 2>/dev/null)" ] || die "a wrong blob reached the store"
 [ ! -e "$SCRATCH/bad-root/opt/escape-test/hello" ] || die "a wrong blob was installed"
 
-# A "signed" flag this reader cannot check is refused, not shown as signed.
+# A "signed" flag without a signer or signature is refused, never shown as signed; an unknown flag too.
 "${CRAFT[@]}" --index "$INDEX" --out "$SCRATCH/flagged.run" --blob "$BLOB" --flags 1
-expect_fail "flags bit 0 set" "$SCRATCH/flagged.run" --check
-expect_output "trailer flags 0x1 are not supported"
+expect_fail "flags bit 0 set without a signature" "$SCRATCH/flagged.run" --check
+expect_output "the trailer is signed but bundle.json names no signer"
+expect_fail "flags bit 0 set: --info" "$SCRATCH/flagged.run" --info
+expect_output "names no signer"
+"${CRAFT[@]}" --index "$INDEX" --out "$SCRATCH/flag2.run" --blob "$BLOB" --flags 2
+expect_fail "an unknown flag" "$SCRATCH/flag2.run" --check
+expect_output "trailer flags 0x2 are not supported"
 
 echo "payload_escape: all hostile entries refused, nothing written outside DIR or the root"
