@@ -5,6 +5,7 @@
 
 #include <common/manifest/binaries_lock.hpp>
 #include <common/manifest/manifests.hpp>
+#include <common/manifest/target.hpp>
 
 using common::Errc;
 using common::manifest::BinariesLock;
@@ -148,4 +149,25 @@ TEST_CASE("a published sha256 needs its source and is kept as a digest")
     auto missing = load_manifests(s / "manifests", "p");
     REQUIRE(!missing);
     CHECK(missing.error().message.find("sha256_source") != std::string::npos);
+}
+
+TEST_CASE("every shipped profile and target manifest loads")
+{
+    namespace fs = std::filesystem;
+    fs::path dir = fs::path(PI_SOURCE_DIR) / "manifests";
+    std::size_t profiles = 0, targets = 0;
+    for (const auto& e : fs::directory_iterator(dir / "profiles")) {
+        CAPTURE(e.path().string());
+        CHECK(load_manifests(dir, e.path().stem().string()));
+        ++profiles;
+    }
+    for (const auto& e : fs::directory_iterator(dir / "targets")) {
+        CAPTURE(e.path().string());
+        auto t = common::manifest::load_target(dir, e.path().stem().string());
+        REQUIRE(t);
+        CHECK(!t->sources.empty());
+        ++targets;
+    }
+    CHECK(profiles >= 1);
+    CHECK(targets >= 3);
 }
