@@ -152,9 +152,10 @@ int run_resolve(const fs::path& workdir, const std::string& target_name, const s
 int main(int argc, char** argv)
 {
     CLI::App app{"bundler: pin platform artifacts and build self-verifying offline installers\n"
-                 "  bundler lock --profile NAME      pin every binary/file the profile needs (binaries.lock)\n"
+                 "  bundler lock --profile NAME      pin the profile's binaries/files and .deb closures (*.lock)\n"
+                 "  bundler resolve --target T PKG.. print the .deb closure lock would pin for a target\n"
                  "  bundler build --profile NAME     build dist/platform-installer-NAME.run and its .sha256\n"
-                 "  bundler verify FILE              check every digest of a .run file\n"
+                 "  bundler verify FILE              check every digest (and the signature) of a .run file\n"
                  "  bundler inspect FILE             show what a .run file holds"};
     app.require_subcommand(1);
 
