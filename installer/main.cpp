@@ -37,20 +37,11 @@ int fail_with(const common::Error& e)
     return e.code == common::Errc::invalid_argument ? 2 : 1;
 }
 
-// Opens the bundle and checks every byte's digest (installer, payload, trailer) without writing anything.
-Result<common::bundle::BundleIndex> verify_bundle(const common::bundle::BundleFile& bf, bool deep)
-{
-    common::ProgressMeter meter("verify", bf.trailer().payload_size);
-    auto progress = [&](std::uint64_t done, std::uint64_t) { meter.update(done); };
-    if (deep) return bf.verify_all(progress);
-    TRY_VOID(bf.verify_installer());
-    TRY_VOID(bf.verify_payload_digest(progress));
-    return bf.read_index();
-}
-
+// Checks every byte (installer, payload, trailer, each blob, the signature) without writing anything.
 int run_check(const common::bundle::BundleFile& bf)
 {
-    auto index = verify_bundle(bf, true);
+    common::ProgressMeter meter("verify", bf.trailer().payload_size);
+    auto index = bf.verify_all([&](std::uint64_t done, std::uint64_t) { meter.update(done); });
     if (!index) return fail_with(index.error());
     fmt::print("ok: {} {}: installer, payload ({} blobs) and trailer digests match{}\n", index->profile, index->version,
                index->blobs.size(), bf.signer() ? fmt::format("; signature by {} verified", bf.signer()->str()) : std::string());
@@ -144,8 +135,10 @@ int run_install(const common::bundle::BundleFile& bf, const Options& o)
     auto names = installer::engine::select_phases(plan->phases, {o.only, o.skip, o.from});
     if (!names) return fail_with(names.error());
     if (!o.dry_run) {
-        auto verified = verify_bundle(bf, false);
-        if (!verified) return fail_with(verified.error());
+        common::ProgressMeter meter("verify", bf.trailer().payload_size);
+        if (auto ok = bf.verify_installer(); !ok) return fail_with(ok.error());
+        if (auto ok = bf.verify_payload_digest([&](std::uint64_t done, std::uint64_t) { meter.update(done); }); !ok)
+            return fail_with(ok.error());
     }
 
     installer::node::NodePaths paths = installer::node::NodePaths::under(o.root);

@@ -125,10 +125,10 @@ std::vector<std::string_view> PackageIndex::names() const
     return out;
 }
 
-Result<std::vector<common::deb::Alternatives>> PackageIndex::relations(const Package& p, std::string_view field) const
+Result<const std::vector<common::deb::Alternatives>*> PackageIndex::relations(const Package& p, std::string_view field) const
 {
     auto key = std::pair{&p, field};
-    if (auto it = m_parsed.find(key); it != m_parsed.end()) return it->second;
+    if (auto it = m_parsed.find(key); it != m_parsed.end()) return &it->second;
     std::string_view raw = field == "Depends"       ? p.raw_depends
                            : field == "Pre-Depends" ? p.raw_pre_depends
                            : field == "Recommends"  ? p.raw_recommends
@@ -137,7 +137,7 @@ Result<std::vector<common::deb::Alternatives>> PackageIndex::relations(const Pac
                                                     : std::string_view{};
     auto rels = common::deb::parse_relations(raw);
     if (!rels) return fail(Errc::corrupt, "{}: {}: {}", p.id(), field, rels.error().message);
-    return m_parsed.emplace(key, std::move(*rels)).first->second;
+    return &m_parsed.emplace(key, std::move(*rels)).first->second;
 }
 
 } // namespace bundler::apt

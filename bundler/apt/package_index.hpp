@@ -50,7 +50,9 @@ public:
     // target or a Provides, in source and field order); apt breaks provider ties by it (later wins).
     std::size_t apt_id(std::string_view name) const;
 
-    Result<std::vector<common::deb::Alternatives>> relations(const Package& p, std::string_view field) const;
+    // The parsed relation field (Depends, Pre-Depends, Recommends, Conflicts, Breaks), cached: the pointer
+    // stays valid as long as the index.
+    Result<const std::vector<common::deb::Alternatives>*> relations(const Package& p, std::string_view field) const;
     std::size_t size() const { return m_packages.size(); }
     const std::string& arch() const { return m_arch; }
 

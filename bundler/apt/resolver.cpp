@@ -84,7 +84,7 @@ std::optional<std::string> Resolver::uninstallable_because(const Package& p) con
     for (std::string_view field : {"Pre-Depends", "Depends"}) {
         auto groups = m_index.relations(p, field);
         if (!groups) return groups.error().message;
-        for (const auto& group : *groups) {
+        for (const auto& group : **groups) {
             bool ok = group_satisfied(group);
             for (const Relation& r : group) {
                 if (ok) break;
@@ -148,22 +148,14 @@ Result<bool> Resolver::mark(const Package* p, std::string_view parent, std::size
         return false;
     }
     // Its own Conflicts/Breaks against what is installed or marked: we never remove or un-mark, so it fails.
-    for (std::string_view field : {"Conflicts", "Breaks"}) {
-        auto groups = m_index.relations(*p, field);
-        if (!groups) return fail(groups.error());
-        for (const auto& group : *groups)
-            for (const Relation& r : group) {
-                const Package* h = holder(r.name);
-                const Package* hit = h && h != p && relation_matches(r, *h) ? h : nullptr;
-                for (const auto& [prov, rel] : m_index.providers(r.name))
-                    if (!hit && prov != p && holder(prov->name) == prov && relation_matches(r, *prov)) hit = prov;
-                if (hit) {
-                    m_last_failure = fmt::format("{} {} ({}) {} '{}', but {} {} is needed ({})", p->name, p->version,
-                                                 chain_via(parent, p->name), field, r.str(), hit->name, hit->version,
-                                                 chain(hit->name));
-                    return false;
-                }
-            }
+    auto conflict = first_conflict(*p);
+    if (!conflict) return fail(conflict.error());
+    if (*conflict) {
+        const Conflict& c = **conflict;
+        m_last_failure = fmt::format("{} {} ({}) {} '{}', but {} {} is needed ({})", p->name, p->version,
+                                     chain_via(parent, p->name), c.field, c.relation->str(), c.with->name, c.with->version,
+                                     chain(c.with->name));
+        return false;
     }
     m_marked[p->name] = p;
     m_parent[p->name] = std::string(parent);
@@ -173,7 +165,7 @@ Result<bool> Resolver::mark(const Package* p, std::string_view parent, std::size
         bool critical = field != "Recommends";
         auto groups = m_index.relations(*p, field);
         if (!groups) return fail(groups.error());
-        for (const common::deb::Alternatives& group : *groups) {
+        for (const common::deb::Alternatives& group : **groups) {
             if (group_satisfied(group)) continue;
             std::vector<const Package*> options = solutions(group);
             if (critical && options.size() == 1 && m_protected.contains(p->name)) m_protected.insert(options[0]->name);
@@ -215,7 +207,7 @@ void Resolver::sweep(const std::vector<std::string>& roots)
         for (std::string_view field : {"Pre-Depends", "Depends", "Recommends"}) {
             auto groups = m_index.relations(*p, field);
             if (!groups) continue;
-            for (const auto& group : *groups)
+            for (const auto& group : **groups)
                 for (const Relation& r : group) {
                     if (const Package* h = holder(r.name); h && relation_matches(r, *h)) reach(h);
                     for (const auto& [prov, rel] : m_index.providers(r.name))
@@ -264,24 +256,30 @@ Result<void> Resolver::install(const std::vector<std::string>& names)
     return {};
 }
 
+Result<std::optional<Resolver::Conflict>> Resolver::first_conflict(const Package& p) const
+{
+    for (std::string_view field : {"Conflicts", "Breaks"}) {
+        auto groups = m_index.relations(p, field);
+        if (!groups) return fail(groups.error());
+        for (const auto& group : **groups) {
+            for (const Relation& r : group) {
+                if (const Package* q = holder(r.name); q && q != &p && relation_matches(r, *q)) return Conflict{field, &r, q};
+                for (const auto& [prov, rel] : m_index.providers(r.name))
+                    if (prov != &p && holder(prov->name) == prov && relation_matches(r, *prov)) return Conflict{field, &r, prov};
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 Result<void> Resolver::check_conflicts() const
 {
     for (const auto& [name, p] : m_marked) {
-        for (std::string_view field : {"Conflicts", "Breaks"}) {
-            auto groups = m_index.relations(*p, field);
-            if (!groups) return fail(groups.error());
-            for (const auto& group : *groups) {
-                for (const Relation& r : group) {
-                    std::vector<const Package*> hits;
-                    if (const Package* q = holder(r.name); q && q != p && relation_matches(r, *q)) hits.push_back(q);
-                    for (const auto& [prov, rel] : m_index.providers(r.name))
-                        if (prov != p && holder(prov->name) == prov && relation_matches(r, *prov)) hits.push_back(prov);
-                    for (const Package* q : hits)
-                        return fail(Errc::failed_precondition, "{} {} {} '{}' but {} {} is also needed ({}; {})", p->name,
-                                    p->version, field, r.str(), q->name, q->version, chain(p->name), chain(q->name));
-                }
-            }
-        }
+        auto conflict = first_conflict(*p);
+        if (!conflict) return fail(conflict.error());
+        if (const auto& c = *conflict)
+            return fail(Errc::failed_precondition, "{} {} {} '{}' but {} {} is also needed ({}; {})", p->name, p->version,
+                        c->field, c->relation->str(), c->with->name, c->with->version, chain(p->name), chain(c->with->name));
     }
     return {};
 }

@@ -41,6 +41,13 @@ public:
     std::string chain(std::string_view name) const;
 
 private:
+    // A Conflicts/Breaks relation of a package that an installed or marked package (not itself) meets.
+    struct Conflict {
+        std::string_view field;
+        const common::deb::Relation* relation;
+        const Package* with;
+    };
+    Result<std::optional<Conflict>> first_conflict(const Package& p) const;
     Result<const Package*> requested_candidate(const std::string& name) const;
     Result<bool> mark(const Package* p, std::string_view parent, std::size_t depth);
     std::optional<std::string> uninstallable_because(const Package& p) const;

@@ -134,26 +134,29 @@ Result<void> BundleFile::check_signature(const BundleIndex& index) const
     return {};
 }
 
+Result<WalkResult> BundleFile::read_first_entry(PayloadReader& reader) const
+{
+    auto first = reader.next();
+    if (!first) return fail(first.error());
+    if (!*first) return fail(Errc::corrupt, "payload has no bundle.json");
+    auto text = read_index_entry(reader, **first, m_trailer);
+    if (!text) return fail(text.error());
+    auto index = BundleIndex::parse(*text);
+    if (!index) return fail(index.error());
+    TRY_VOID(check_signature(*index));
+    return WalkResult{std::move(*index), std::move(*text)};
+}
+
 Result<BundleIndex> BundleFile::read_index() const
 {
-    auto index = [&]() -> Result<BundleIndex> {
-        PayloadReader reader = payload();
-        auto entry = reader.next();
-        if (!entry) return fail(entry.error());
-        if (!*entry) return fail(Errc::corrupt, "payload has no bundle.json");
-        auto text = read_index_entry(reader, **entry, m_trailer);
-        if (!text) return fail(text.error());
-        auto parsed = BundleIndex::parse(*text);
-        if (!parsed) return fail(parsed.error());
-        TRY_VOID(check_signature(*parsed));
-        return parsed;
-    }();
-    if (!index) {
+    PayloadReader reader = payload();
+    auto head = read_first_entry(reader);
+    if (!head) {
         // Name the root cause when the payload itself is damaged (as walk() does).
         TRY_VOID(verify_payload_digest());
-        return fail(index.error().wrap(m_path.string()));
+        return fail(head.error().wrap(m_path.string()));
     }
-    return index;
+    return std::move(head->index);
 }
 
 Result<BundleIndex> BundleFile::verify_all(const Progress& progress) const
@@ -177,14 +180,9 @@ Result<WalkResult> BundleFile::walk(const Progress& progress, const BlobSinkFact
 Result<WalkResult> BundleFile::walk_entries(const Progress& progress, const BlobSinkFactory& sinks) const
 {
     PayloadReader reader = payload(progress);
-    auto first = reader.next();
-    if (!first) return fail(first.error());
-    if (!*first) return fail(Errc::corrupt, "payload has no bundle.json");
-    auto text = read_index_entry(reader, **first, m_trailer);
-    if (!text) return fail(text.error());
-    auto index = BundleIndex::parse(*text);
-    if (!index) return fail(index.error());
-    TRY_VOID(check_signature(*index));
+    auto head = read_first_entry(reader);
+    if (!head) return fail(head.error());
+    BundleIndex* index = &head->index;
 
     std::set<digest::Digest> seen;
     std::vector<std::byte> buf(1 << 20);
@@ -215,7 +213,7 @@ Result<WalkResult> BundleFile::walk_entries(const Progress& progress, const Blob
     if (*payload_digest != m_trailer.payload_sha256)
         return fail(Errc::digest_mismatch, "payload is damaged: its sha256 is {}, the trailer records {}",
                     payload_digest->str(), m_trailer.payload_sha256.str());
-    return WalkResult{std::move(*index), std::move(*text)};
+    return head;
 }
 
 } // namespace common::bundle

@@ -64,6 +64,8 @@ private:
     {
     }
     Result<void> check_signature(const BundleIndex& index) const;
+    // The first entry: bundle.json checked against the trailer, parsed, its signature checked.
+    Result<WalkResult> read_first_entry(PayloadReader& reader) const;
     Result<WalkResult> walk_entries(const Progress& progress, const BlobSinkFactory& sinks) const;
     PayloadReader payload(Progress progress = {}) const;
     Result<void> hash_range(std::uint64_t offset, std::uint64_t size, const digest::Digest& want, std::string_view what,
