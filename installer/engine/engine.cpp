@@ -4,7 +4,7 @@
 #include <installer/phases/binaries_phase.hpp>
 #include <installer/phases/preflight.hpp>
 #include <installer/phases/store_phase.hpp>
-#include <installer/system/failpoint.hpp>
+#include <common/util/failpoint.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -73,7 +73,7 @@ Result<Outcome> run(phases::Context& ctx, std::vector<PlannedPhase>& planned, Jo
         ctx.log.info("[{}/{}] {}: {}", index, planned.size(), name, p.phase->summary());
         TRY_VOID(journal.record(ctx.bundle_id, ctx.role, name, "start"));
         auto started = std::chrono::steady_clock::now();
-        system::failpoint("phase.started." + name);
+        common::failpoint("phase.started." + name);
         if (auto ok = p.phase->apply(ctx); !ok) {
             (void)journal.record(ctx.bundle_id, ctx.role, name, "failed");
             return fail(ok.error().wrap(name));

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <installer/phases/binaries_phase.hpp>
 
-#include <installer/system/failpoint.hpp>
+#include <common/util/failpoint.hpp>
 
 #include <cerrno>
 #include <sys/stat.h>
@@ -48,7 +48,7 @@ Result<void> install_from_store(const common::store::BlobStore& st, const common
         }
         return undo(std::move(e));
     }
-    system::failpoint("binaries.temp_written");
+    common::failpoint("binaries.temp_written");
     if (::fchmod(tmp->fd(), f.mode) != 0) return undo(common::fail_errno("chmod " + tmp_path, errno).error());
     if (auto ok = tmp->sync(); !ok) return undo(ok.error());
     if (auto ok = tmp->close(); !ok) return undo(ok.error());
@@ -81,7 +81,7 @@ public:
             }
             if (auto ok = install_from_store(st, f, target); !ok) return fail(ok.error().wrap("install " + f.install));
             ctx.log.info("  installed {} ({:04o})", f.install, f.mode);
-            system::failpoint("binaries.file_installed");
+            common::failpoint("binaries.file_installed");
         }
         return {};
     }

@@ -3,7 +3,7 @@
 
 #include <installer/phases/preflight.hpp>
 #include <installer/system/facts.hpp>
-#include <installer/system/failpoint.hpp>
+#include <common/util/failpoint.hpp>
 
 #include <common/util/progress.hpp>
 
@@ -26,7 +26,7 @@ public:
     {
         TRY_VOID(m_ingest.commit());
         ++m_written;
-        system::failpoint("store.blob_committed");
+        common::failpoint("store.blob_committed");
         return {};
     }
 

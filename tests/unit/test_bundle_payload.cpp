@@ -17,6 +17,8 @@ using common::Errc;
 using common::bundle::PayloadReader;
 using common::bundle::PayloadWriter;
 
+TEST_SUITE_BEGIN("foundation");
+
 namespace {
 
 class StringSource : public common::io::Source {
@@ -212,3 +214,5 @@ TEST_CASE("PayloadReader reports a truncated payload")
     REQUIRE(!r);
     CHECK(r.error().code == Errc::corrupt);
 }
+
+TEST_SUITE_END();

@@ -7,6 +7,8 @@ using common::Errc;
 using common::bundle::k_trailer_size;
 using common::bundle::Trailer;
 
+TEST_SUITE_BEGIN("foundation");
+
 namespace {
 Trailer sample()
 {
@@ -65,3 +67,5 @@ TEST_CASE("Trailer::decode refuses an unknown format version with unsupported")
     REQUIRE(!r);
     CHECK(r.error().code == Errc::unsupported);
 }
+
+TEST_SUITE_END();

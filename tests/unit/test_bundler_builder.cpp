@@ -7,6 +7,8 @@ using bundler::fetch::apply_mirrors;
 using bundler::fetch::Mirror;
 using common::Errc;
 
+TEST_SUITE_BEGIN("foundation");
+
 TEST_CASE("apply_mirrors rewrites by host or by URL prefix")
 {
     std::vector<Mirror> m{Mirror::parse("github.com=http://127.0.0.1:8080/gh/").value(),
@@ -98,3 +100,5 @@ TEST_CASE("BundleIndex JSON round-trips and refuses unsafe install paths")
     REQUIRE(!refused);
     CHECK(refused.error().message.find("/usr/../../etc/x") != std::string::npos);
 }
+
+TEST_SUITE_END();

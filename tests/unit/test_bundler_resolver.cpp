@@ -8,6 +8,8 @@ using bundler::apt::PackageIndex;
 using bundler::apt::Recommends;
 using bundler::apt::Resolver;
 
+TEST_SUITE_BEGIN("debs");
+
 namespace {
 
 // A Packages text from "name version [Field: value]..." lines separated by ';'.
@@ -133,3 +135,5 @@ TEST_CASE("check_not_expired refuses a Release past its Valid-Until")
     rel->valid_until.clear();
     CHECK(bundler::apt::check_not_expired(*rel, 2000000000));
 }
+
+TEST_SUITE_END();

@@ -7,6 +7,8 @@
 
 using common::deb::compare_versions;
 
+TEST_SUITE_BEGIN("debs");
+
 TEST_CASE("Debian versions order as dpkg orders them (deb-version(7) and dpkg's t-version cases)")
 {
     struct Case {
@@ -83,3 +85,5 @@ TEST_CASE("for_each_paragraph reads deb822 with continuation lines and names bad
     REQUIRE(!bad);
     CHECK(bad.error().message.find("line 2") != std::string::npos);
 }
+
+TEST_SUITE_END();

@@ -7,6 +7,8 @@
 
 using common::digest::Digest;
 
+TEST_SUITE_BEGIN("foundation");
+
 TEST_CASE("Sha256 matches the FIPS 180-2 test vectors")
 {
     CHECK(common::digest::sha256_of("").hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
@@ -37,3 +39,5 @@ TEST_CASE("sha256_file hashes a file in chunks")
     CHECK(got->digest == common::digest::sha256_of(big));
     CHECK(common::digest::sha256_file((s / "missing").string()).error().code == common::Errc::not_found);
 }
+
+TEST_SUITE_END();

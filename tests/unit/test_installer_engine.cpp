@@ -11,6 +11,8 @@
 using installer::engine::Journal;
 using installer::engine::select_phases;
 
+TEST_SUITE_BEGIN("foundation");
+
 TEST_CASE("select_phases applies --only, --skip and --from in plan order")
 {
     const std::vector<std::string> plan{"preflight", "store", "binaries"};
@@ -70,3 +72,5 @@ TEST_CASE("Journal survives a torn last line")
     REQUIRE(j);
     CHECK(j->done("b1", "master", "binaries"));
 }
+
+TEST_SUITE_END();

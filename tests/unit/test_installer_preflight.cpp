@@ -6,6 +6,8 @@
 using installer::phases::CheckResult;
 using installer::phases::evaluate_preflight;
 
+TEST_SUITE_BEGIN("foundation");
+
 namespace {
 
 installer::system::Facts good_node()
@@ -85,3 +87,5 @@ TEST_CASE("preflight store-space needs the bundle's bytes plus head room")
     CHECK(failed(evaluate_preflight(facts, plan, k_platforms, 90ull << 20, {})).empty());
     CHECK(failed(evaluate_preflight(facts, plan, k_platforms, 99ull << 20, {})) == std::vector<std::string>{"store-space"});
 }
+
+TEST_SUITE_END();

@@ -11,6 +11,8 @@ using common::Errc;
 using common::manifest::BinariesLock;
 using common::manifest::load_manifests;
 
+TEST_SUITE_BEGIN("foundation");
+
 namespace {
 
 const char* k_profile = R"(name: p
@@ -171,3 +173,5 @@ TEST_CASE("every shipped profile and target manifest loads")
     CHECK(profiles >= 1);
     CHECK(targets >= 3);
 }
+
+TEST_SUITE_END();

@@ -14,6 +14,8 @@ using common::Errc;
 using common::store::BlobRef;
 using common::store::BlobStore;
 
+TEST_SUITE_BEGIN("foundation");
+
 namespace {
 BlobRef ref_of(const std::string& s) { return {common::digest::sha256_of(s), s.size()}; }
 std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
@@ -199,3 +201,5 @@ TEST_CASE("BlobStore::copy_out copies a blob and refuses a damaged one")
     REQUIRE(!r);
     CHECK(r.error().code == Errc::digest_mismatch);
 }
+
+TEST_SUITE_END();

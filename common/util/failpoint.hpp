@@ -3,11 +3,11 @@
 
 #include <string_view>
 
-namespace installer::system {
+namespace common {
 
-// Fault injection for crash tests (as etcd's gofail): PLATFORM_INSTALLER_FAILPOINT="NAME@N=ACTION" makes
+// Fault injection for crash tests (as etcd's gofail): PLATFORM_INSTALLER_FAILPOINT="NAME@N=ACTION" (installer and bundler) makes
 // the N-th hit (default 1) of failpoint NAME either "kill" the process with SIGKILL or "sleep:S" for S
 // seconds. Unset, a failpoint costs one comparison.
 void failpoint(std::string_view name);
 
-} // namespace installer::system
+} // namespace common

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <installer/system/failpoint.hpp>
+#include <common/util/failpoint.hpp>
 
 #include <csignal>
 #include <cstdlib>
 #include <string>
 #include <unistd.h>
 
-namespace installer::system {
+namespace common {
 
 void failpoint(std::string_view name)
 {
@@ -30,4 +30,4 @@ void failpoint(std::string_view name)
     ::kill(::getpid(), SIGKILL);
 }
 
-} // namespace installer::system
+} // namespace common
