@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <common/manifest/manifests.hpp>
 
+#include <common/bundle/phase_table.hpp>
 #include <common/manifest/yaml_reader.hpp>
 
 #include <algorithm>
@@ -8,12 +9,6 @@
 namespace common::manifest {
 
 namespace fs = std::filesystem;
-
-const std::vector<std::string>& known_phases()
-{
-    static const std::vector<std::string> phases{"preflight", "store", "binaries"};
-    return phases;
-}
 
 namespace {
 
@@ -106,13 +101,13 @@ Result<bundle::RolePlan> parse_role(const YamlReader& y, const YAML::Node& n, co
     auto phases = y.strings_or_empty(n, "phases", where);
     if (!phases) return fail(phases.error());
     if (phases->empty()) return fail(y.error(n, where + ".phases", "missing or empty"));
-    const auto& known = known_phases();
+    std::vector<std::string_view> known;
+    for (const bundle::PhaseInfo& info : bundle::phase_table()) known.push_back(info.name);
     std::size_t last = 0;
     for (const std::string& p : *phases) {
-        auto it = std::find(known.begin(), known.end(), p);
-        if (it == known.end())
+        if (!bundle::find_phase(p))
             return fail(y.error(n["phases"], where + ".phases", fmt::format("unknown phase '{}' (known: {})", p, fmt::join(known, ", "))));
-        std::size_t pos = static_cast<std::size_t>(it - known.begin());
+        std::size_t pos = bundle::phase_order(p);
         if (pos < last && !plan.phases.empty())
             return fail(y.error(n["phases"], where + ".phases", fmt::format("phase '{}' is out of order (order: {})", p, fmt::join(known, ", "))));
         last = pos;

@@ -17,9 +17,6 @@
 
 namespace common::manifest {
 
-// Phases this version of the installer knows, in their canonical order.
-const std::vector<std::string>& known_phases();
-
 // A binary or file a component needs; pinned by URL in binaries.lock.
 struct FileSpec {
     std::string name;

@@ -4,20 +4,45 @@
 #include <installer/phases/binaries_phase.hpp>
 #include <installer/phases/preflight.hpp>
 #include <installer/phases/store_phase.hpp>
+
 #include <common/util/failpoint.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 namespace installer::engine {
 
 using common::Errc;
 using common::fail;
+using common::bundle::PhaseInfo;
+using common::bundle::PhaseLevel;
+
+namespace {
+
+bool contains(const std::vector<std::string>& list, std::string_view name)
+{
+    return std::find(list.begin(), list.end(), name) != list.end();
+}
+
+bool is_gate(std::string_view name)
+{
+    const PhaseInfo* info = common::bundle::find_phase(name);
+    return info && info->level == PhaseLevel::gate;
+}
+
+// Whether --only/--skip/--from alone would keep this phase.
+bool chosen(const std::string& name, bool started, const Selection& s)
+{
+    return started && (s.only.empty() || contains(s.only, name)) && !contains(s.skip, name);
+}
+
+} // namespace
 
 Result<std::vector<std::string>> select_phases(const std::vector<std::string>& plan, const Selection& s)
 {
     auto in_plan = [&](const std::string& name) -> Result<void> {
-        if (std::find(plan.begin(), plan.end(), name) == plan.end())
+        if (!contains(plan, name))
             return fail(Errc::invalid_argument, "phase '{}' is not in this role's plan ({})", name, fmt::join(plan, ", "));
         return {};
     };
@@ -28,20 +53,36 @@ Result<std::vector<std::string>> select_phases(const std::vector<std::string>& p
     bool started = s.from.empty();
     for (const std::string& name : plan) {
         started |= name == s.from;
-        if (!started) continue;
-        if (!s.only.empty() && std::find(s.only.begin(), s.only.end(), name) == s.only.end()) continue;
-        if (std::find(s.skip.begin(), s.skip.end(), name) != s.skip.end()) continue;
-        out.push_back(name);
+        // A gate is never skipped wholesale: its checks are skipped one by one (--skip-check ID).
+        if (is_gate(name) || chosen(name, started, s)) out.push_back(name);
+    }
+    return out;
+}
+
+std::vector<std::string> kept_gates(const std::vector<std::string>& plan, const Selection& s)
+{
+    std::vector<std::string> out;
+    bool started = s.from.empty();
+    for (const std::string& name : plan) {
+        started |= name == s.from;
+        if (is_gate(name) && !chosen(name, started, s)) out.push_back(name);
     }
     return out;
 }
 
 Result<std::unique_ptr<phases::Phase>> make_phase(std::string_view name)
 {
-    if (name == "preflight") return phases::make_preflight_phase();
-    if (name == "store") return phases::make_store_phase();
-    if (name == "binaries") return phases::make_binaries_phase();
-    return fail(Errc::not_found, "phase '{}' is not known to this installer", name);
+    using Factory = std::unique_ptr<phases::Phase> (*)(const PhaseInfo&);
+    static const std::map<std::string_view, Factory> factories{
+        {"preflight", &phases::make_preflight_phase},
+        {"store", &phases::make_store_phase},
+        {"binaries", &phases::make_binaries_phase},
+    };
+    const PhaseInfo* info = common::bundle::find_phase(name);
+    if (!info) return fail(Errc::not_found, "phase '{}' is not known to this installer", name);
+    auto it = factories.find(name);
+    if (it == factories.end()) return fail(Errc::unsupported, "phase '{}' is in the phase table but has no implementation", name);
+    return it->second(*info);
 }
 
 Result<std::vector<PlannedPhase>> plan(phases::Context& ctx, const std::vector<std::string>& names)
@@ -74,6 +115,7 @@ Result<Outcome> run(phases::Context& ctx, std::vector<PlannedPhase>& planned, Jo
         TRY_VOID(journal.record(ctx.bundle_id, ctx.role, name, "start"));
         auto started = std::chrono::steady_clock::now();
         common::failpoint("phase.started." + name);
+        ctx.sys.begin_phase(name); // the changes that follow are this phase's, for reset
         if (auto ok = p.phase->apply(ctx); !ok) {
             (void)journal.record(ctx.bundle_id, ctx.role, name, "failed");
             return fail(ok.error().wrap(name));

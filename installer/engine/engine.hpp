@@ -19,10 +19,14 @@ struct Selection {
     std::string from;
 };
 
-// The role's phases after selection; invalid_argument naming any phase not in the plan.
+// The role's phases after selection; invalid_argument naming any phase not in the plan. Gates
+// (preflight) are always kept: their checks are skipped one at a time, never all at once.
 Result<std::vector<std::string>> select_phases(const std::vector<std::string>& plan, const Selection& selection);
+// The gates the selection alone would have left out (select_phases keeps them): for a note to the operator.
+std::vector<std::string> kept_gates(const std::vector<std::string>& plan, const Selection& selection);
 
-// Creates the phase with this name; not_found for names this installer does not know.
+// Creates the phase with this name from its row of the phase table; not_found for names this
+// installer does not know.
 Result<std::unique_ptr<phases::Phase>> make_phase(std::string_view name);
 
 struct PlannedPhase {

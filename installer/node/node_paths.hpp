@@ -2,11 +2,18 @@
 #pragma once
 
 #include <filesystem>
+#include <string_view>
+
+#include <installer/system/root_dir.hpp>
 
 namespace installer::node {
 
-// Where the installer keeps its state on a node, all under the target root (`--root`, default "/").
+// Where the installer keeps its state on a node: node paths, and their host paths once resolved inside
+// the target root (`--root`, default "/"), so a link in the root never leads the state out of it.
 struct NodePaths {
+    static constexpr std::string_view k_state = "/var/lib/platform-installer";
+    static constexpr std::string_view k_log_dir = "/var/log";
+
     std::filesystem::path root;
     std::filesystem::path state;     // <root>/var/lib/platform-installer
     std::filesystem::path store;     // <state>/store (blobs/sha256/<hex>)
@@ -15,14 +22,20 @@ struct NodePaths {
     std::filesystem::path lock;      // <state>/install.lock
     std::filesystem::path log;       // <root>/var/log/platform-installer.log
 
-    static NodePaths under(const std::filesystem::path& root)
+    // The state and log folders resolved in the root. Create::yes makes them; with Create::no a missing
+    // state folder gives the paths it would have (nothing is there to read yet).
+    static common::Result<NodePaths> resolve(const system::RootDir& root, system::Create create)
     {
-        std::filesystem::path state = root / "var/lib/platform-installer";
-        return {root, state, state / "store", state / "journal.jsonl", state / "preflight.json", state / "install.lock",
-                root / "var/log/platform-installer.log"};
+        std::filesystem::path state = root.host_path(k_state), log_dir = root.host_path(k_log_dir);
+        auto resolved_state = root.host_dir(k_state, create);
+        auto resolved_log = root.host_dir(k_log_dir, create);
+        for (auto* r : {&resolved_state, &resolved_log})
+            if (!*r && (create == system::Create::yes || r->error().code != common::Errc::not_found)) return common::fail(r->error());
+        if (resolved_state) state = *resolved_state;
+        if (resolved_log) log_dir = *resolved_log;
+        return NodePaths{root.path(),         state, state / "store", state / "journal.jsonl", state / "preflight.json",
+                         state / "install.lock", log_dir / "platform-installer.log"};
     }
-    // A path of the node (absolute, as in bundle.json) inside the target root.
-    std::filesystem::path on_node(std::string_view absolute) const { return root / std::filesystem::path(absolute).relative_path(); }
 };
 
 } // namespace installer::node

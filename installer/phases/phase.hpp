@@ -6,36 +6,45 @@
 #include <string_view>
 
 #include <common/bundle/bundle_file.hpp>
+#include <common/bundle/phase_table.hpp>
 #include <installer/engine/logger.hpp>
 #include <installer/node/node_paths.hpp>
+#include <installer/system/system.hpp>
 
 namespace installer::phases {
 
 using common::Result;
 
-// What every phase may use. The bundle file's digests were checked before any phase runs.
+// What every phase may use. The bundle file's digests were checked before any phase runs. A phase
+// touches the node only through `sys` (node paths, resolved in the root, journaled for undo).
 struct Context {
     const common::bundle::BundleFile& bundle;
     const common::bundle::BundleIndex& index;
     std::string bundle_id; // bundle.json's sha256: names this bundle in the journal
     std::string role;
-    node::NodePaths paths;
+    node::NodePaths paths; // the installer's own state (store, journal), resolved in the root
     engine::Logger& log;
+    system::System& sys;
     std::set<std::string> skip_checks; // preflight check ids the operator skipped
 };
 
 // One ordered install step. Phases are idempotent: satisfied() looks at the node and says whether the
 // phase's work is already in place; apply() does only what is missing and may be re-run after a crash.
+// Its name, level and summary are its row of common::bundle::phase_table().
 class Phase {
 public:
+    explicit Phase(const common::bundle::PhaseInfo& info) : m_info(info) {}
     virtual ~Phase() = default;
-    virtual std::string_view name() const = 0;
-    // One line for --dry-run and the progress output.
-    virtual std::string_view summary() const = 0;
+    const common::bundle::PhaseInfo& info() const { return m_info; }
+    std::string_view name() const { return info().name; }
+    std::string_view summary() const { return info().summary; }
     // A gate (preflight) checks the node and changes nothing; it runs whenever another phase has work.
-    virtual bool is_gate() const { return false; }
+    bool is_gate() const { return info().level == common::bundle::PhaseLevel::gate; }
     virtual Result<bool> satisfied(Context& ctx) const = 0;
     virtual Result<void> apply(Context& ctx) = 0;
+
+private:
+    const common::bundle::PhaseInfo& m_info;
 };
 
 } // namespace installer::phases

@@ -23,14 +23,12 @@ CheckResult check(std::string id, bool ok, std::string observed, std::string req
 
 class PreflightPhase : public Phase {
 public:
-    std::string_view name() const override { return "preflight"; }
-    std::string_view summary() const override { return "check root, OS, architecture, CPU, memory and disk"; }
-    bool is_gate() const override { return true; }
+    using Phase::Phase;
     Result<bool> satisfied(Context&) const override { return false; }
 
     Result<void> apply(Context& ctx) override
     {
-        auto facts = system::gather_facts(ctx.paths.root, ctx.paths.state);
+        auto facts = system::gather_facts(ctx.sys, ctx.paths.state);
         if (!facts) return common::fail(facts.error());
         const common::bundle::RolePlan* plan = ctx.index.role(ctx.role);
         auto results = evaluate_preflight(*facts, *plan, ctx.index.platforms, missing_store_bytes(ctx), ctx.skip_checks);
@@ -83,7 +81,8 @@ std::vector<CheckResult> evaluate_preflight(const system::Facts& f, const common
     releases.erase(std::unique(releases.begin(), releases.end()), releases.end());
     std::sort(arches.begin(), arches.end());
     arches.erase(std::unique(arches.begin(), arches.end()), arches.end());
-    out.push_back(check("os", os_ok, fmt::format("{} {}", f.os_id, f.os_version_id), fmt::format("one of: {}", fmt::join(releases, ", ")),
+    std::string os_seen = f.os_id.empty() ? std::string("unknown (no /etc/os-release in the root)") : fmt::format("{} {}", f.os_id, f.os_version_id);
+    out.push_back(check("os", os_ok, os_seen, fmt::format("one of: {}", fmt::join(releases, ", ")),
                         "use a bundle built for this OS release (bundler build with a profile listing it)"));
     out.push_back(check("arch", arch_ok, f.arch, fmt::format("one of: {}", fmt::join(arches, ", ")),
                         "use a bundle built for this architecture"));
@@ -119,6 +118,6 @@ std::uint64_t missing_store_bytes(const Context& ctx)
     return need;
 }
 
-std::unique_ptr<Phase> make_preflight_phase() { return std::make_unique<PreflightPhase>(); }
+std::unique_ptr<Phase> make_preflight_phase(const common::bundle::PhaseInfo& info) { return std::make_unique<PreflightPhase>(info); }
 
 } // namespace installer::phases

@@ -31,6 +31,6 @@ std::vector<CheckResult> evaluate_preflight(const system::Facts& facts, const co
 // Bytes the store still needs for this bundle (blobs not yet present).
 std::uint64_t missing_store_bytes(const Context& ctx);
 
-std::unique_ptr<Phase> make_preflight_phase();
+std::unique_ptr<Phase> make_preflight_phase(const common::bundle::PhaseInfo& info);
 
 } // namespace installer::phases

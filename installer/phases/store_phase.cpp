@@ -37,8 +37,7 @@ private:
 
 class StorePhase : public Phase {
 public:
-    std::string_view name() const override { return "store"; }
-    std::string_view summary() const override { return "extract the bundle's blobs into the node store (verified)"; }
+    using Phase::Phase;
 
     Result<bool> satisfied(Context& ctx) const override
     {
@@ -84,6 +83,6 @@ public:
 
 } // namespace
 
-std::unique_ptr<Phase> make_store_phase() { return std::make_unique<StorePhase>(); }
+std::unique_ptr<Phase> make_store_phase(const common::bundle::PhaseInfo& info) { return std::make_unique<StorePhase>(info); }
 
 } // namespace installer::phases

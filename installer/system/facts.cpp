@@ -47,17 +47,17 @@ common::Result<std::uint64_t> free_bytes(const fs::path& path)
     return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
-common::Result<Facts> gather_facts(const fs::path& root, const fs::path& data_dir)
+common::Result<Facts> gather_facts(System& sys, const fs::path& data_dir)
 {
     Facts f;
     f.euid = ::geteuid();
-    std::error_code ec;
-    fs::path osr = root / "etc/os-release";
-    if (!fs::exists(osr, ec)) osr = root / "usr/lib/os-release";
-    if (!fs::exists(osr, ec)) osr = "/etc/os-release";
-    if (auto text = common::io::read_file(osr, 1 << 20)) {
+    auto text = sys.read_file("/etc/os-release", 1 << 20);
+    if (!text && text.error().code == common::Errc::not_found) text = sys.read_file("/usr/lib/os-release", 1 << 20);
+    if (text) {
         f.os_id = os_release_value(*text, "ID");
         f.os_version_id = os_release_value(*text, "VERSION_ID");
+    } else if (text.error().code != common::Errc::not_found) {
+        return common::fail(text.error());
     }
     struct utsname u {};
     ::uname(&u);

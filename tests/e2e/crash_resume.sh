@@ -19,7 +19,7 @@ done
 "$BUNDLER" lock --profile demo --workdir "$W" --cache "$SCRATCH/cache" --mirror "$MIRROR" >/dev/null
 RUN="$SCRATCH/demo.run"
 build_demo "$W" "$RUN"
-install() { "$RUN" --role master --root "$1" --yes --skip-check memory,disk,cpu; }
+install() { [ -d "$1" ] || make_root "$1"; "$RUN" --role master --root "$1" --yes --skip-check "$NODE_SKIPS"; }
 
 # Reference: an uninterrupted install.
 install "$SCRATCH/ref" >/dev/null
@@ -42,7 +42,7 @@ crash_then_resume during-extraction "store.blob_committed@3=kill"
 crash_then_resume first-blob "store.blob_committed@1=kill"
 crash_then_resume during-binaries "binaries.file_installed@2=kill"
 crash_then_resume binaries-start "phase.started.binaries=kill"
-crash_then_resume mid-copy "binaries.temp_written@3=kill" # a partial copy beside its target
+crash_then_resume mid-copy "system.temp_written@3=kill" # a partial copy beside its target
 
 # A half-written blob in ingest/ (killed mid-write) is cleaned and does not count as present.
 root="$SCRATCH/root-partial"

@@ -24,6 +24,17 @@ skip() { echo "SKIP: $*" >&2; exit 125; }
 die() { echo "FAILED: $*" >&2; exit 1; }
 need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
 
+# make_root DIR: a target root standing in for a node: the installer reads the root's own os-release
+# (never the host's), so give it one the test profiles list (Debian 12).
+make_root() {
+    mkdir -p "$1/etc"
+    printf 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n' >"$1/etc/os-release"
+}
+# NODE_SKIPS: the preflight checks a folder standing in for a server cannot meet (its CPU, memory and
+# disk are this machine's), and the root check when the tests do not run as root.
+NODE_SKIPS=memory,disk,cpu
+[ "$(id -u)" -eq 0 ] || NODE_SKIPS+=,root
+
 # expect_fail "what" CMD...: CMD must exit non-zero; its stderr+stdout is left in $SCRATCH/out.
 expect_fail() {
     local what=$1; shift
@@ -69,11 +80,13 @@ build_demo() {
         --installer "$INSTALLER" --output "$2" >/dev/null
 }
 
-# tree_state DIR: one line per file (path, mode, sha256), excluding the log and the lock file whose
-# content is the last run's pid; used to compare node states.
+# tree_state DIR: one line per file (path, mode, sha256), excluding the log, the lock file whose content
+# is the last run's pid, and the journals and backups that record how the node got there; used to
+# compare node states.
 tree_state() {
     (cd "$1" && find . \( -type f -o -type l \) ! -path './var/log/platform-installer.log' \
         ! -path './var/lib/platform-installer/install.lock' ! -path './var/lib/platform-installer/journal.jsonl' \
+        ! -path './var/lib/platform-installer/changes.jsonl' ! -path './var/lib/platform-installer/backups/*' \
         ! -path './var/lib/platform-installer/preflight.json' -printf '%p %m ' -exec sha256sum {} \; | awk '{print $1, $2, $3}' | sort)
 }
 

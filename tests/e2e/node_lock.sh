@@ -8,7 +8,8 @@ demo_workdir "$W"
 RUN="$SCRATCH/demo.run"
 build_demo "$W" "$RUN"
 root="$SCRATCH/root"
-args=(--role master --root "$root" --yes --skip-check memory,disk,cpu)
+make_root "$root"
+args=(--role master --root "$root" --yes --skip-check "$NODE_SKIPS")
 
 PLATFORM_INSTALLER_FAILPOINT="phase.started.store=sleep:30" "$RUN" "${args[@]}" >"$SCRATCH/first.log" 2>&1 &
 first=$!

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <common/bundle/phase_table.hpp>
+
+#include <algorithm>
+
+namespace common::bundle {
+
+const std::vector<PhaseInfo>& phase_table()
+{
+    static const std::vector<PhaseInfo> table{
+        {"preflight", PhaseLevel::gate, "check root, OS, architecture, CPU, memory and disk"},
+        {"store", PhaseLevel::state, "extract the bundle's blobs into the node store (verified)"},
+        {"binaries", PhaseLevel::host, "install pinned binaries and files with their modes"},
+    };
+    return table;
+}
+
+const PhaseInfo* find_phase(std::string_view name)
+{
+    const auto& table = phase_table();
+    auto it = std::find_if(table.begin(), table.end(), [&](const PhaseInfo& p) { return p.name == name; });
+    return it == table.end() ? nullptr : &*it;
+}
+
+std::size_t phase_order(std::string_view name)
+{
+    return static_cast<std::size_t>(find_phase(name) - phase_table().data());
+}
+
+std::string_view to_string(PhaseLevel level)
+{
+    switch (level) {
+    case PhaseLevel::gate: return "gate";
+    case PhaseLevel::state: return "state";
+    case PhaseLevel::host: return "host";
+    case PhaseLevel::cluster: return "cluster";
+    }
+    return "unknown";
+}
+
+} // namespace common::bundle
