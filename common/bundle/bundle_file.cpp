@@ -63,6 +63,10 @@ namespace {
 // Reads the current entry (bundle.json) fully, capped at 16 MiB, and checks it against the trailer.
 Result<std::string> read_index_entry(PayloadReader& reader, const PayloadEntry& entry, const Trailer& trailer)
 {
+    // Refused before reading: the tar header alone may claim gigabytes.
+    if (entry.size != trailer.bundle_json_size)
+        return fail(Errc::corrupt, "bundle.json: size mismatch: tar size {} bytes, the trailer's bundle_json_size is {} bytes",
+                    entry.size, trailer.bundle_json_size);
     if (entry.size > io::k_max_document_bytes)
         return fail(Errc::corrupt, "bundle.json is {} bytes, over the limit of {}", entry.size, io::k_max_document_bytes);
     std::string text(entry.size, '\0');
@@ -197,6 +201,10 @@ Result<WalkResult> BundleFile::walk_entries(const Progress& progress, const Blob
                                        [](const store::BlobRef& b, const digest::Digest& x) { return b.digest < x; });
         if (listed == index->blobs.end() || listed->digest != *d)
             return fail(Errc::corrupt, "payload entry '{}' is not listed in bundle.json", path);
+        // Refused before reading: the tar header alone may claim gigabytes of (cheaply compressed) data.
+        if ((*entry)->size != listed->size)
+            return fail(Errc::corrupt, "payload entry {}: size mismatch: tar size {} bytes, bundle.json lists {} bytes", path,
+                        (*entry)->size, listed->size);
         if (!seen.insert(*d).second) return fail(Errc::corrupt, "payload entry '{}' appears twice", path);
         std::unique_ptr<BlobSink> sink;
         if (sinks) {

@@ -6,6 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+#include <utility>
 
 namespace common::bundle {
 
@@ -99,11 +103,46 @@ std::string BundleIndex::to_json() const
 
 namespace {
 
+// The integer `field` of type T. nlohmann's get<T>() would wrap -1 or truncate 2.5 and 1e30, so a value
+// that is not a number, has a fraction, or lies outside T's range is refused, naming the field.
+template <class T>
+Result<T> integer_field(const json& j, std::string_view field)
+{
+    using Limits = std::numeric_limits<T>;
+    constexpr std::string_view kind = std::is_unsigned_v<T> ? "a non-negative integer" : "an integer";
+    if (j.is_number_unsigned() && std::in_range<T>(j.get<std::uint64_t>())) return static_cast<T>(j.get<std::uint64_t>());
+    if (j.is_number_integer() && !j.is_number_unsigned()) {
+        std::int64_t v = j.get<std::int64_t>();
+        if (v < 0 && std::is_unsigned_v<T>) return fail(Errc::corrupt, "bundle.json: {}: {} is not {}", field, v, kind);
+        if (std::in_range<T>(v)) return static_cast<T>(v);
+    }
+    if (j.is_number_float()) {
+        double d = j.get<double>();
+        if (!std::isfinite(d) || std::trunc(d) != d || (d < 0 && std::is_unsigned_v<T>))
+            return fail(Errc::corrupt, "bundle.json: {}: {} is not {}", field, j.dump(), kind);
+        // [-2^digits, 2^digits) is T's range (digits excludes the sign bit), exact in a double.
+        double bound = std::ldexp(1.0, Limits::digits);
+        if (d < bound && (std::is_unsigned_v<T> || d >= -bound)) return static_cast<T>(d);
+    }
+    if (!j.is_number()) return fail(Errc::corrupt, "bundle.json: {}: {} is not {}", field, j.dump(), kind);
+    return fail(Errc::corrupt, "bundle.json: {}: {} is out of range ({} to {})", field, j.dump(), Limits::min(), Limits::max());
+}
+
+// A number `field` that must be finite and not negative (memory and disk minima).
+Result<double> size_number_field(const json& j, std::string_view field)
+{
+    if (!j.is_number() || !std::isfinite(j.get<double>()) || j.get<double>() < 0)
+        return fail(Errc::corrupt, "bundle.json: {}: {} is not a finite non-negative number", field, j.dump());
+    return j.get<double>();
+}
+
 Result<store::BlobRef> parse_blob(const json& j, std::string_view where)
 {
     auto d = digest::Digest::parse(j.at("digest").get<std::string>());
     if (!d) return fail(Errc::corrupt, "{}: {}", where, d.error().message);
-    return store::BlobRef{*d, j.at("size").get<std::uint64_t>()};
+    auto size = integer_field<std::uint64_t>(j.at("size"), fmt::format("{}.size", where));
+    if (!size) return fail(size.error());
+    return store::BlobRef{*d, *size};
 }
 
 bool listed(const std::vector<store::BlobRef>& blobs, const store::BlobRef& want)
@@ -116,13 +155,16 @@ bool listed(const std::vector<store::BlobRef>& blobs, const store::BlobRef& want
 Result<BundleIndex> parse_index(const json& j)
 {
     BundleIndex idx;
-    if (j.at("format").get<std::uint32_t>() != k_format_version)
-        return fail(Errc::unsupported, "bundle.json format {} is not supported (want {})", j.at("format").dump(),
-                    k_format_version);
+    auto format = integer_field<std::uint32_t>(j.at("format"), "format");
+    if (!format) return fail(format.error());
+    if (*format != k_format_version)
+        return fail(Errc::unsupported, "bundle.json format {} is not supported (want {})", *format, k_format_version);
     idx.profile = j.at("profile").get<std::string>();
     idx.version = j.at("version").get<std::string>();
     idx.description = j.value("description", "");
-    idx.created = j.at("created").get<std::int64_t>();
+    auto created = integer_field<std::int64_t>(j.at("created"), "created");
+    if (!created) return fail(created.error());
+    idx.created = *created;
     for (const json& p : j.at("platforms"))
         idx.platforms.push_back({p.at("os").get<std::string>(), p.at("release").get<std::string>(),
                                  p.at("arch").get<std::string>()});
@@ -130,11 +172,18 @@ Result<BundleIndex> parse_index(const json& j)
         RolePlan plan;
         plan.phases = r.at("phases").get<std::vector<std::string>>();
         const json& m = r.at("minima");
-        plan.minima = {m.at("cpus").get<unsigned>(), m.at("memory_gb").get<double>(), m.at("disk_gb").get<double>()};
+        std::string where = fmt::format("roles[{}].minima", name);
+        auto cpus = integer_field<unsigned>(m.at("cpus"), where + ".cpus");
+        if (!cpus) return fail(cpus.error());
+        auto memory = size_number_field(m.at("memory_gb"), where + ".memory_gb");
+        if (!memory) return fail(memory.error());
+        auto disk = size_number_field(m.at("disk_gb"), where + ".disk_gb");
+        if (!disk) return fail(disk.error());
+        plan.minima = {*cpus, *memory, *disk};
         idx.roles.emplace(name, std::move(plan));
     }
-    for (const json& b : j.at("blobs")) {
-        auto ref = parse_blob(b, "blobs");
+    for (std::size_t i = 0; const json& b : j.at("blobs")) {
+        auto ref = parse_blob(b, fmt::format("blobs[{}]", i++));
         if (!ref) return fail(ref.error());
         if (!idx.blobs.empty() && !(idx.blobs.back().digest < ref->digest))
             return fail(Errc::corrupt, "blobs: {} is out of order or listed twice", ref->digest.str());

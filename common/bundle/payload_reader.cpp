@@ -84,6 +84,41 @@ Result<void> check_entry_path(std::string_view path)
     return fail(Errc::corrupt, "payload entry '{}': not a bundle path (want bundle.json or blobs/sha256/<hex>)", path);
 }
 
+Result<PaxOverrides> parse_pax(std::string_view data, PaxOverrides pax)
+{
+    while (!data.empty()) {
+        std::size_t sp = data.find(' ');
+        if (sp == std::string_view::npos) return fail(Errc::corrupt, "pax header: malformed record");
+        std::string_view digits = data.substr(0, sp);
+        // A record cannot be longer than the data: stop there, before a long digit string wraps size_t.
+        std::size_t len = 0;
+        for (char c : digits) {
+            if (c < '0' || c > '9') return fail(Errc::corrupt, "pax header: malformed record length '{}'", digits);
+            if (len > data.size()) break;
+            len = len * 10 + static_cast<std::size_t>(c - '0');
+        }
+        if (digits.empty() || len <= sp + 1 || len > data.size() || data[len - 1] != '\n')
+            return fail(Errc::corrupt, "pax header: record length {} is out of range", digits);
+        std::string_view kv = data.substr(sp + 1, len - sp - 2);
+        std::size_t eq = kv.find('=');
+        if (eq == std::string_view::npos) return fail(Errc::corrupt, "pax header: record without '='");
+        std::string_view key = kv.substr(0, eq), value = kv.substr(eq + 1);
+        if (key == "path") pax.path = std::string(value);
+        if (key == "size") {
+            if (value.empty()) return fail(Errc::corrupt, "pax header: size is empty");
+            std::uint64_t v = 0;
+            for (char c : value) {
+                if (c < '0' || c > '9') return fail(Errc::corrupt, "pax header: size '{}' is not a decimal number", value);
+                if (__builtin_mul_overflow(v, 10u, &v) || __builtin_add_overflow(v, static_cast<unsigned>(c - '0'), &v))
+                    return fail(Errc::corrupt, "pax header: size {} does not fit in 64 bits", value);
+            }
+            pax.size = v;
+        }
+        data.remove_prefix(len);
+    }
+    return pax;
+}
+
 struct PayloadReader::Impl {
     const io::File& file;
     std::uint64_t offset;
@@ -161,49 +196,18 @@ struct PayloadReader::Impl {
         return {};
     }
 
-    // Parses pax records "<len> key=value\n", keeping path and size.
-    static Result<void> parse_pax(std::string_view data, std::optional<std::string>& path, std::optional<std::uint64_t>& sz)
-    {
-        while (!data.empty()) {
-            std::size_t sp = data.find(' ');
-            if (sp == std::string_view::npos) return fail(Errc::corrupt, "pax header: malformed record");
-            std::size_t len = 0;
-            for (char c : data.substr(0, sp)) {
-                if (c < '0' || c > '9') return fail(Errc::corrupt, "pax header: malformed record length");
-                len = len * 10 + static_cast<std::size_t>(c - '0');
-            }
-            if (len <= sp + 1 || len > data.size() || data[len - 1] != '\n')
-                return fail(Errc::corrupt, "pax header: record length {} out of range", len);
-            std::string_view kv = data.substr(sp + 1, len - sp - 2);
-            std::size_t eq = kv.find('=');
-            if (eq == std::string_view::npos) return fail(Errc::corrupt, "pax header: record without '='");
-            std::string_view key = kv.substr(0, eq), value = kv.substr(eq + 1);
-            if (key == "path") path = std::string(value);
-            if (key == "size") {
-                std::uint64_t v = 0;
-                for (char c : value) {
-                    if (c < '0' || c > '9') return fail(Errc::corrupt, "pax header: bad size '{}'", value);
-                    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-                }
-                sz = v;
-            }
-            data.remove_prefix(len);
-        }
-        return {};
-    }
-
     Result<std::optional<PayloadEntry>> next()
     {
         if (ended) return std::optional<PayloadEntry>{};
         if (entry_open) TRY_VOID(discard(entry_left + entry_pad, "an entry"));
         entry_open = false;
-        std::optional<std::string> pax_path;
-        std::optional<std::uint64_t> pax_size;
+        PaxOverrides pax;
+        std::size_t pax_headers = 0;
         for (;;) {
             std::array<std::byte, k_block> h;
             TRY_VOID(raw_exact(h, "a tar header"));
             if (std::all_of(h.begin(), h.end(), [](std::byte b) { return b == std::byte{0}; })) {
-                if (pax_path || pax_size) return fail(Errc::corrupt, "payload: pax header without an entry");
+                if (pax_headers > 0) return fail(Errc::corrupt, "payload: pax header without an entry");
                 ended = true;
                 if (entries == 0) return fail(Errc::corrupt, "payload is an empty archive");
                 return std::optional<PayloadEntry>{};
@@ -223,21 +227,27 @@ struct PayloadReader::Impl {
             if (!size_field) return fail(size_field.error());
             char type = static_cast<char>(h[156]);
             if (type == 'x') {
+                // Each costs up to 1 MiB of reading and parsing: bound how many one entry may have.
+                if (++pax_headers > k_max_pax_headers)
+                    return fail(Errc::corrupt, "payload: more than {} pax headers before entry {}", k_max_pax_headers,
+                                entries + 1);
                 if (*size_field > (1u << 20)) return fail(Errc::corrupt, "payload: pax header too large");
                 std::string data(*size_field, '\0');
                 TRY_VOID(raw_exact(std::as_writable_bytes(std::span(data.data(), data.size())), "a pax header"));
                 TRY_VOID(discard((k_block - *size_field % k_block) % k_block, "a pax header"));
-                TRY_VOID(parse_pax(data, pax_path, pax_size));
+                auto parsed = parse_pax(data, std::move(pax));
+                if (!parsed) return fail(parsed.error());
+                pax = std::move(*parsed);
                 continue;
             }
-            if (pax_path) path = *pax_path;
+            if (pax.path) path = *pax.path;
             if (type != '0' && type != '\0')
                 return fail(Errc::corrupt, "payload entry '{}': {} not allowed", path, type_name(type));
             TRY_VOID(check_entry_path(path));
             if (entries == 0 && path != "bundle.json")
                 return fail(Errc::corrupt, "payload entry '{}': bundle.json must come first", path);
             if (entries > 0 && path == "bundle.json") return fail(Errc::corrupt, "payload: bundle.json appears twice");
-            std::uint64_t sz = pax_size.value_or(*size_field);
+            std::uint64_t sz = pax.size.value_or(*size_field);
             ++entries;
             entry_open = true;
             entry_left = sz;
@@ -258,13 +268,19 @@ struct PayloadReader::Impl {
     Result<digest::Digest> finish()
     {
         if (!ended) return fail(Errc::failed_precondition, "payload: finish() before the end of the archive");
+        // Zero padding is bounded: a tiny zstd stream may otherwise expand to gigabytes of zeros.
         std::array<std::byte, 4096> buf;
+        std::uint64_t padding = 0;
         for (;;) {
             auto n = raw(buf);
             if (!n) return fail(n.error());
             if (*n == 0) break;
             if (!std::all_of(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n), [](std::byte b) { return b == std::byte{0}; }))
                 return fail(Errc::corrupt, "payload: data after the end of the archive");
+            padding += *n;
+            if (padding > k_max_end_padding)
+                return fail(Errc::corrupt, "payload: more than {} bytes of zero padding after the end-of-archive block",
+                            k_max_end_padding);
         }
         return hash.finish();
     }

@@ -26,6 +26,22 @@ using Progress = std::function<void(std::uint64_t, std::uint64_t)>;
 // Checks an entry path against the payload grammar; corrupt, naming the entry, otherwise.
 Result<void> check_entry_path(std::string_view path);
 
+// The pax records the reader honours, for the next entry only (docs/bundle-format.md 3.3).
+struct PaxOverrides {
+    std::optional<std::string> path;
+    std::optional<std::uint64_t> size;
+};
+
+// Parses pax extended header data, records "<len> <key>=<value>\n", over `pax` (a later record wins);
+// corrupt for a malformed record, a length out of range, or a size that is not decimal or exceeds 64 bits.
+Result<PaxOverrides> parse_pax(std::string_view data, PaxOverrides pax = {});
+
+// Most zero bytes accepted after the first end-of-archive block: one tar record of 20 blocks (GNU tar's
+// default blocking), which holds the second zero block and any record padding.
+constexpr std::uint64_t k_max_end_padding = 10240;
+// Most consecutive pax headers (each at most 1 MiB) accepted before one entry.
+constexpr std::size_t k_max_pax_headers = 8;
+
 class PayloadReader {
 public:
     // Reads [offset, offset + size) of file, which must outlive the reader.
@@ -37,8 +53,9 @@ public:
     Result<std::optional<PayloadEntry>> next();
     // Reads the current entry's data; 0 at its end.
     Result<std::size_t> read(std::span<std::byte> out);
-    // After next() returned nullopt: checks that only zero padding follows, that the zstd stream ends
-    // exactly at the payload's end, and returns the sha256 of the compressed payload bytes.
+    // After next() returned nullopt: checks that only zero padding follows, at most k_max_end_padding
+    // bytes of it, that the zstd stream ends exactly at the payload's end, and returns the sha256 of the
+    // compressed payload bytes.
     Result<digest::Digest> finish();
 
 private:

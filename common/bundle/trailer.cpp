@@ -87,9 +87,18 @@ Result<Trailer> Trailer::decode(std::span<const std::byte, k_trailer_size> bytes
     if (t.payload_offset != t.installer_size)
         return fail(Errc::corrupt, "trailer payload offset {} differs from installer size {}", t.payload_offset,
                     t.installer_size);
-    if (file_size != 0 && t.payload_offset + t.payload_size + k_trailer_size != file_size)
-        return fail(Errc::corrupt, "file is {} bytes but the trailer describes {} bytes (truncated or extended)", file_size,
-                    t.payload_offset + t.payload_size + k_trailer_size);
+    // A crafted size must not wrap the sum below into agreement with the file size, nor send a reader
+    // to hash gigabytes past the end of the file.
+    if (file_size != 0 && t.installer_size > file_size)
+        return fail(Errc::corrupt, "trailer installer size {} is larger than the file ({} bytes)", t.installer_size, file_size);
+    if (file_size != 0 && t.payload_size > file_size)
+        return fail(Errc::corrupt, "trailer payload size {} is larger than the file ({} bytes)", t.payload_size, file_size);
+    std::uint64_t end = 0;
+    if (__builtin_add_overflow(t.payload_offset, t.payload_size, &end) || __builtin_add_overflow(end, k_trailer_size, &end))
+        return fail(Errc::corrupt, "trailer payload offset {} + payload size {} + {} overflows 64 bits", t.payload_offset,
+                    t.payload_size, k_trailer_size);
+    if (file_size != 0 && end != file_size)
+        return fail(Errc::corrupt, "file is {} bytes but the trailer describes {} bytes (truncated or extended)", file_size, end);
     return t;
 }
 

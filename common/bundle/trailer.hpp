@@ -52,7 +52,8 @@ struct Trailer {
     std::array<std::byte, k_trailer_size> encode() const;
     // Parses and checks magic, version, size, trailer_sha256, flags and the reserved field;
     // corrupt/unsupported otherwise.
-    // file_size, when non-zero, is checked against the offsets.
+    // file_size, when non-zero, is checked against the offsets: neither size may exceed it and
+    // payload_offset + payload_size + 288 must equal it; the sum must not overflow in any case.
     static Result<Trailer> decode(std::span<const std::byte, k_trailer_size> bytes, std::uint64_t file_size);
 };
 

@@ -15,13 +15,21 @@ the trailer are computed as the format document says, so a well-formed crafted b
       --file 'blobs/../../escape=hello.txt'     # regular member with any path, data from a local file
       --symlink 'blobs/sha256/<hex>=/etc/passwd' --hardlink 'NAME=TARGET' --dir NAME
       --pax path=../x --blob hello.txt          # pax records for the next member only (needs --tar pax)
+      --raw-pax '38 path=bundle.json\n'         # a pax header member whose data is given verbatim
+      --zero-member 'blobs/sha256/<hex>=25769803776'   # a member of N zero bytes (N may be huge)
+      --end-zeros 25769803776                   # N zero bytes after the end of the archive
+
+Large runs of zeros (--zero-member, --end-zeros) are never built in memory: they are written as
+hand-made zstd frames of RLE blocks (RFC 8878), 4 bytes per 128 KiB, so a file of under 1 MiB can hold
+tens of gigabytes of zeros; the rest of the tar goes through the zstd tool as separate frames (a
+payload may hold several frames). The --trailer-* options overwrite a trailer field (the trailer's own
+sha256 is still computed over what is written), to craft sizes that wrap or exceed the file.
 
 bundle.json (the --index file, byte for byte) is the first member unless --no-index-member is given;
 the trailer's bundle_json_size and bundle_json_sha256 always describe the --index file.
 """
 import argparse
 import hashlib
-import io
 import os
 import struct
 import subprocess
@@ -104,64 +112,139 @@ def member_pax(spec):
     return ("pax", key, value)
 
 
+def member_raw_pax(records):
+    # Backslash escapes (\n) are decoded, so a shell argument can hold the records' newlines.
+    return ("rawpax", "PaxHeaders/raw", records.encode("utf-8").decode("unicode_escape").encode("latin-1"))
+
+
+def member_zero(spec):
+    name, size = split_spec(spec, "--zero-member")
+    return ("zero", name, int(size, 0))
+
+
+def u64(text):
+    v = int(text, 0)
+    if not 0 <= v < 1 << 64:
+        raise argparse.ArgumentTypeError(f"{text!r} does not fit in 64 bits")
+    return v
+
+
 def read(path):
     with open(path, "rb") as f:
         return f.read()
 
 
-def build_tar(members, tar_format, mtime, end_blocks):
-    """The uncompressed tar: members in the given order, uid/gid 0, fixed mtime."""
+def build_tar(members, tar_format, mtime, end_blocks, end_zeros=0):
+    """The uncompressed tar: members in the given order, uid/gid 0, fixed mtime, as a list of segments:
+    bytes, or an int for that many zero bytes (so a huge zero member is never held in memory)."""
     fmt = {"pax": tarfile.PAX_FORMAT, "ustar": tarfile.USTAR_FORMAT, "gnu": tarfile.GNU_FORMAT}[tar_format]
-    buf = io.BytesIO()
+    segments = []
+    offset = 0
     pending_pax = {}
-    with tarfile.open(fileobj=buf, mode="w", format=fmt) as tar:
-        for kind, name, arg in members:
-            if kind == "pax":
-                pending_pax[name] = arg
-                continue
-            data = b""
-            if kind == "blob":
-                data = read(arg)
-                name = "blobs/sha256/" + hashlib.sha256(data).hexdigest()
-            elif kind == "file":
-                data = read(arg)
-            info = tarfile.TarInfo(name)
-            info.mtime = mtime
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            if kind in ("file", "blob"):
-                info.type, info.mode, info.size = tarfile.REGTYPE, 0o644, len(data)
-            elif kind == "symlink":
-                info.type, info.mode, info.linkname = tarfile.SYMTYPE, 0o777, arg
-            elif kind == "hardlink":
-                info.type, info.mode, info.linkname = tarfile.LNKTYPE, 0o644, arg
-            elif kind == "dir":
-                info.type, info.mode = tarfile.DIRTYPE, 0o755
-            if pending_pax:
-                if fmt != tarfile.PAX_FORMAT:
-                    sys.exit("craft_bundle: --pax needs --tar pax")
-                info.pax_headers = dict(pending_pax)
-                pending_pax = {}
-            tar.addfile(info, io.BytesIO(data) if data else None)
-        end_of_members = tar.offset
+
+    def emit(segment):
+        nonlocal offset
+        segments.append(segment)
+        offset += segment if isinstance(segment, int) else len(segment)
+
+    def pad(size):
+        return (BLOCK - size % BLOCK) % BLOCK
+
+    for kind, name, arg in members:
+        if kind == "pax":
+            pending_pax[name] = arg
+            continue
+        data = b""
+        if kind == "blob":
+            data = read(arg)
+            name = "blobs/sha256/" + hashlib.sha256(data).hexdigest()
+        elif kind == "file":
+            data = read(arg)
+        elif kind == "rawpax":
+            data = arg
+        info = tarfile.TarInfo(name)
+        info.mtime = mtime
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        if kind in ("file", "blob"):
+            info.type, info.mode, info.size = tarfile.REGTYPE, 0o644, len(data)
+        elif kind == "zero":
+            info.type, info.mode, info.size = tarfile.REGTYPE, 0o644, arg
+        elif kind == "rawpax":
+            info.type, info.mode, info.size = tarfile.XHDTYPE, 0o644, len(data)
+        elif kind == "symlink":
+            info.type, info.mode, info.linkname = tarfile.SYMTYPE, 0o777, arg
+        elif kind == "hardlink":
+            info.type, info.mode, info.linkname = tarfile.LNKTYPE, 0o644, arg
+        elif kind == "dir":
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+        if pending_pax:
+            if fmt != tarfile.PAX_FORMAT:
+                sys.exit("craft_bundle: --pax needs --tar pax")
+            info.pax_headers = dict(pending_pax)
+            pending_pax = {}
+        # What TarFile.addfile writes: the header block(s), then the data padded to 512 bytes.
+        emit(info.tobuf(fmt, tarfile.ENCODING, "surrogateescape"))
+        if kind == "zero":
+            emit(arg + pad(arg))
+        elif data:
+            emit(data + b"\0" * pad(len(data)))
     if pending_pax:
         sys.exit("craft_bundle: --pax with no member after it")
-    raw = buf.getvalue()
-    if end_blocks is not None:
-        # tarfile writes two zero blocks and pads to a 10240-byte record; keep exactly end_blocks instead.
-        raw = raw[:end_of_members] + b"\0" * (BLOCK * end_blocks)
-    return raw
+    if end_blocks is None:
+        # As TarFile.close: two zero blocks, then padding to a 10240-byte record.
+        end = 2 * BLOCK
+        end += (tarfile.RECORDSIZE - (offset + end) % tarfile.RECORDSIZE) % tarfile.RECORDSIZE
+    else:
+        end = BLOCK * end_blocks
+    emit(end)
+    if end_zeros:
+        emit(end_zeros)
+    return segments
 
 
 def zstd(data, level):
     return subprocess.run(["zstd", "-q", "-c", f"-{level}"], input=data, stdout=subprocess.PIPE, check=True).stdout
 
 
-def compress(tar_bytes, level, frame_size):
+def compress_bytes(tar_bytes, level, frame_size):
     """One zstd frame, or one frame per frame_size bytes of tar (a reader must accept several frames)."""
     if not frame_size:
         return zstd(tar_bytes, level)
     return b"".join(zstd(tar_bytes[i:i + frame_size], level) for i in range(0, len(tar_bytes), frame_size))
+
+
+ZSTD_MAGIC = 0xFD2FB528
+RLE_BLOCK_MAX = 128 << 10   # Block_Maximum_Size = min(Window_Size, 128 KiB)
+
+
+def zero_frame(n):
+    """One zstd frame (RFC 8878) regenerating n zero bytes from RLE blocks: 4 bytes per 128 KiB."""
+    out = [struct.pack("<I", ZSTD_MAGIC),
+           bytes([0x00]),            # Frame_Header_Descriptor: no content size, no checksum, no dictionary
+           bytes([(17 - 10) << 3])]  # Window_Descriptor: exponent 7, mantissa 0: 2^17 = 128 KiB
+    while True:
+        k = min(n, RLE_BLOCK_MAX)
+        n -= k
+        last = 1 if n == 0 else 0
+        out.append((last | 1 << 1 | k << 3).to_bytes(3, "little") + b"\0")   # Block_Type 1 = RLE
+        if last:
+            return b"".join(out)
+
+
+def compress(segments, level, frame_size):
+    """The payload: small zero runs join the bytes around them; each bytes run is compressed by the zstd
+    tool, each large zero run becomes a hand-made RLE frame. Without large runs this is one call to
+    compress_bytes over the whole tar, as before."""
+    runs = []
+    for seg in segments:
+        if isinstance(seg, int) and seg < 1 << 20:
+            seg = b"\0" * seg
+        if isinstance(seg, bytes) and runs and isinstance(runs[-1], bytes):
+            runs[-1] += seg
+        elif seg != 0:
+            runs.append(seg)
+    return b"".join(zero_frame(r) if isinstance(r, int) else compress_bytes(r, level, frame_size) for r in runs)
 
 
 def skippable_frame(data):
@@ -185,16 +268,25 @@ def main():
     members.add_argument("--dir", dest="members", action="append", type=member_dir, metavar="PATH")
     members.add_argument("--pax", dest="members", action="append", type=member_pax, metavar="KEY=VALUE",
                          help="a pax record for the next member (e.g. path=...), repeatable")
+    members.add_argument("--raw-pax", dest="members", action="append", type=member_raw_pax, metavar="RECORDS",
+                         help="a pax header member (typeflag x) holding RECORDS verbatim (backslash escapes decoded)")
+    members.add_argument("--zero-member", dest="members", action="append", type=member_zero, metavar="PATH=SIZE",
+                         help="regular file member PATH of SIZE zero bytes (RLE frames: any size stays small)")
     tweaks = p.add_argument_group("format knobs (defaults give a well-formed bundle)")
     tweaks.add_argument("--tar", choices=["pax", "ustar", "gnu"], default="pax", help="tar flavour (gnu is refused)")
     tweaks.add_argument("--mtime", type=int, default=int(os.environ.get("SOURCE_DATE_EPOCH", "0")),
                         help="every member's mtime (default SOURCE_DATE_EPOCH or 0)")
     tweaks.add_argument("--end-blocks", type=int, help="end the tar with exactly N zero blocks")
+    tweaks.add_argument("--end-zeros", type=int, default=0, help="N more zero bytes after the end of the tar")
     tweaks.add_argument("--level", type=int, default=3, help="zstd level")
     tweaks.add_argument("--frame-size", type=int, default=0, help="split the tar into zstd frames of N bytes")
     tweaks.add_argument("--skippable-frame", action="store_true", help="append a zstd skippable frame to the payload")
     tweaks.add_argument("--flags", type=lambda s: int(s, 0), default=0, help="trailer flags")
     tweaks.add_argument("--format-version", type=int, default=FORMAT_VERSION, help="trailer format_version")
+    tweaks.add_argument("--trailer-installer-size", type=u64, help="trailer installer_size (default: the real one)")
+    tweaks.add_argument("--trailer-payload-offset", type=u64,
+                        help="trailer payload_offset (default: the trailer's installer_size)")
+    tweaks.add_argument("--trailer-payload-size", type=u64, help="trailer payload_size (default: the real one)")
     a = p.parse_args()
 
     installer = read(a.installer)
@@ -207,15 +299,18 @@ def main():
     member_list = list(a.members or [])
     if not a.no_index_member:
         member_list.insert(0, ("file", "bundle.json", a.index))
-    tar_bytes = build_tar(member_list, a.tar, a.mtime, a.end_blocks)
-    payload = compress(tar_bytes, a.level, a.frame_size)
+    segments = build_tar(member_list, a.tar, a.mtime, a.end_blocks, a.end_zeros)
+    payload = compress(segments, a.level, a.frame_size)
     if a.skippable_frame:
         payload += skippable_frame(b"crafted")
 
+    installer_size = len(installer) if a.trailer_installer_size is None else a.trailer_installer_size
     trailer = encode_trailer(
-        installer_size=len(installer), payload_size=len(payload), bundle_json_size=len(index),
+        installer_size=installer_size,
+        payload_size=len(payload) if a.trailer_payload_size is None else a.trailer_payload_size,
+        bundle_json_size=len(index),
         installer_sha256=sha256(installer), payload_sha256=sha256(payload), bundle_json_sha256=sha256(index),
-        flags=a.flags, format_version=a.format_version)
+        flags=a.flags, format_version=a.format_version, payload_offset=a.trailer_payload_offset)
 
     tmp = a.out + ".tmp"
     with open(tmp, "wb") as f:
