@@ -2,6 +2,7 @@
 # The README's main job: scripts/demo builds the demo bundle from loopback fixtures and installs it
 # into a target root; checked as an operator would (the files, their modes, the .sha256, a re-run).
 source "$(dirname "$0")/lib.sh"
+need_root # the README's demo installs as root (its preflight's root check is not skipped)
 
 D="$SCRATCH/dist"
 BIN="$BIN" DIST="$D" "$SRC/scripts/demo" >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "scripts/demo failed"; }
