@@ -23,11 +23,12 @@ Result<TargetClosure> resolve_target(const common::manifest::Target& target, con
         if (s.check_valid_until) {
             if (auto ok = check_not_expired(*rel, std::time(nullptr)); !ok) return fail(ok.error().wrap(what));
         }
-        auto texts = reader.read_packages(s, *rel, target.arch);
-        if (!texts) return fail(texts.error().wrap(what));
-        for (std::string& text : *texts) {
-            if (auto ok = out.index->add(std::move(text), static_cast<int>(i), s.describe()); !ok) return fail(ok.error().wrap(what));
-        }
+        // Streamed: the index keeps only the fields it uses, never a whole Packages text.
+        std::string name = s.describe();
+        auto read = reader.read_packages(s, *rel, target.arch, [&](const common::deb::Paragraph& p) {
+            return out.index->add_paragraph(p, static_cast<int>(i), name);
+        });
+        if (!read) return fail(read.error().wrap(what));
         out.sources.push_back({s.describe(), rel->release_sha256.hex(), rel->date});
         source_urls.push_back(s.url);
     }
@@ -50,6 +51,7 @@ Result<TargetClosure> resolve_target(const common::manifest::Target& target, con
     for (const Package* p : out.packages) {
         auto d = common::digest::Digest::from_hex(p->sha256);
         if (!d) return fail(Errc::corrupt, "target {}: {}: no valid SHA256 in its Packages stanza", target.name, p->id());
+        if (p->size == 0) return fail(Errc::corrupt, "target {}: {}: no Size in its Packages stanza", target.name, p->id());
         if (p->filename.empty() || p->filename.find("..") != std::string_view::npos || p->filename.starts_with('/'))
             return fail(Errc::corrupt, "target {}: {}: bad Filename '{}'", target.name, p->id(), p->filename);
         out.pins.packages.push_back({std::string(p->name), std::string(p->version), std::string(p->arch), {*d, p->size},

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 namespace bundler::apt {
 
@@ -40,50 +41,96 @@ std::size_t PackageIndex::apt_id(std::string_view name) const
     return it == m_ids.end() ? 0 : it->second;
 }
 
-Result<void> PackageIndex::add(std::string text, int source, const std::string& source_name)
+std::string_view PackageIndex::keep(std::string_view s)
 {
-    m_texts.push_back(std::move(text));
-    return common::deb::for_each_paragraph(m_texts.back(), [&](const common::deb::Paragraph& p) -> Result<void> {
-        std::string_view arch = p.get("Architecture");
-        if (arch != m_arch && arch != "all") return {};
-        auto note = [&](std::string_view name) { m_ids.emplace(name, m_ids.size() + 1); };
-        note(p.get("Package"));
-        for (const char* f : {"Pre-Depends", "Depends", "Conflicts", "Breaks", "Recommends", "Suggests", "Replaces", "Enhances", "Provides"})
-            for_each_target(p.get(f), note);
-        Package pkg;
-        pkg.name = p.get("Package");
-        pkg.version = p.get("Version");
-        if (pkg.name.empty() || pkg.version.empty())
-            return fail(Errc::corrupt, "{}: line {}: paragraph without Package or Version", source_name, p.line);
-        pkg.arch = arch;
-        pkg.multi_arch = p.get("Multi-Arch");
-        pkg.priority = p.get("Priority");
-        pkg.section = p.get("Section");
-        pkg.filename = p.get("Filename");
-        pkg.sha256 = p.get("SHA256");
-        std::string_view size = p.get("Size");
-        std::from_chars(size.data(), size.data() + size.size(), pkg.size);
-        pkg.essential = p.get("Essential") == "yes";
-        pkg.important = p.get("Important") == "yes" || p.get("Protected") == "yes";
-        pkg.raw_depends = p.get("Depends");
-        pkg.raw_pre_depends = p.get("Pre-Depends");
-        pkg.raw_recommends = p.get("Recommends");
-        pkg.raw_conflicts = p.get("Conflicts");
-        pkg.raw_breaks = p.get("Breaks");
-        pkg.source = source;
-        pkg.line = p.line;
-        if (std::string_view prov = p.get("Provides"); !prov.empty()) {
-            auto rels = common::deb::parse_relations(prov);
-            if (!rels) return fail(Errc::corrupt, "{}: line {}: {}: Provides: {}", source_name, p.line, pkg.name, rels.error().message);
-            for (auto& alts : *rels)
-                for (auto& r : alts) pkg.provides.push_back(std::move(r));
-        }
-        m_packages.push_back(std::move(pkg));
-        const Package* stored = &m_packages.back();
-        m_by_name[stored->name].push_back(stored);
-        for (const common::deb::Relation& r : stored->provides) m_providers[r.name].push_back({stored, &r});
-        return {};
-    });
+    if (s.empty()) return {};
+    constexpr std::size_t k_block = 256u << 10;
+    m_retained += s.size();
+    if (s.size() > k_block / 4) { // a long value gets a block of its own
+        m_blocks.push_back(std::make_unique_for_overwrite<char[]>(s.size()));
+        std::memcpy(m_blocks.back().get(), s.data(), s.size());
+        return {m_blocks.back().get(), s.size()};
+    }
+    if (s.size() > m_left) {
+        m_blocks.push_back(std::make_unique_for_overwrite<char[]>(k_block));
+        m_next = m_blocks.back().get();
+        m_left = k_block;
+    }
+    std::memcpy(m_next, s.data(), s.size());
+    std::string_view out(m_next, s.size());
+    m_next += s.size();
+    m_left -= s.size();
+    return out;
+}
+
+std::string_view PackageIndex::intern(std::string_view s)
+{
+    if (auto it = m_interned.find(s); it != m_interned.end()) return *it;
+    std::string_view kept = keep(s);
+    m_interned.insert(kept);
+    return kept;
+}
+
+Result<void> PackageIndex::add(std::string_view text, int source, std::string_view source_name)
+{
+    auto r = common::deb::for_each_paragraph(text, [&](const common::deb::Paragraph& p) { return add_paragraph(p, source, source_name); });
+    if (!r && r.error().code == Errc::invalid_argument) return fail(Errc::corrupt, "{}: {}", source_name, r.error().message);
+    return r;
+}
+
+Result<void> PackageIndex::add_paragraph(const common::deb::Paragraph& p, int source, std::string_view source_name)
+{
+    std::string_view arch = p.get("Architecture");
+    if (arch != m_arch && arch != "all") return {};
+    std::string_view name = p.get("Package");
+    std::string_view version = p.get("Version");
+    if (name.empty() || version.empty())
+        return fail(Errc::corrupt, "{}: line {}: paragraph without Package or Version", source_name, p.line);
+    // A stanza without Size is indexed (as apt does; closure refuses to pin it); a Size that is there
+    // must be a whole byte count.
+    std::string_view size = p.get("Size");
+    std::uint64_t bytes = 0;
+    auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), bytes);
+    if (p.has("Size") && (size.empty() || ec != std::errc{} || end != size.data() + size.size()))
+        return fail(Errc::corrupt, "{}: line {}: {}: Size '{}' is not a byte count{}", source_name, p.line, name, size,
+                    ec == std::errc::result_out_of_range ? " (out of range)" : "");
+    // apt creates packages in the order of first mention: the stanza, then its relations in this order.
+    auto note = [&](std::string_view mentioned) {
+        if (!m_ids.contains(mentioned)) m_ids.emplace(intern(mentioned), m_ids.size() + 1);
+    };
+    note(name);
+    for (const char* f : {"Pre-Depends", "Depends", "Conflicts", "Breaks", "Recommends", "Suggests", "Replaces", "Enhances", "Provides"})
+        for_each_target(p.get(f), note);
+    Package pkg;
+    pkg.name = intern(name);
+    pkg.version = keep(version);
+    pkg.arch = intern(arch);
+    pkg.multi_arch = intern(p.get("Multi-Arch"));
+    pkg.priority = intern(p.get("Priority"));
+    pkg.section = intern(p.get("Section"));
+    pkg.filename = keep(p.get("Filename"));
+    pkg.sha256 = keep(p.get("SHA256"));
+    pkg.size = bytes;
+    pkg.essential = p.get("Essential") == "yes";
+    pkg.important = p.get("Important") == "yes" || p.get("Protected") == "yes";
+    pkg.raw_depends = keep(p.get("Depends"));
+    pkg.raw_pre_depends = keep(p.get("Pre-Depends"));
+    pkg.raw_recommends = keep(p.get("Recommends"));
+    pkg.raw_conflicts = keep(p.get("Conflicts"));
+    pkg.raw_breaks = keep(p.get("Breaks"));
+    pkg.source = source;
+    pkg.line = p.line;
+    if (std::string_view prov = p.get("Provides"); !prov.empty()) {
+        auto rels = common::deb::parse_relations(prov);
+        if (!rels) return fail(Errc::corrupt, "{}: line {}: {}: Provides: {}", source_name, p.line, name, rels.error().message);
+        for (auto& alts : *rels)
+            for (auto& r : alts) pkg.provides.push_back(std::move(r));
+    }
+    m_packages.push_back(std::move(pkg));
+    const Package* stored = &m_packages.back();
+    m_by_name[stored->name].push_back(stored);
+    for (const common::deb::Relation& r : stored->provides) m_providers[r.name].push_back({stored, &r});
+    return {};
 }
 
 void PackageIndex::finish()

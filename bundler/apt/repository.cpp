@@ -52,6 +52,15 @@ struct TempDir {
     }
 };
 
+// A file in our private temporary folder, for gpgv to read: no rename dance needed (nobody else looks).
+Result<void> write_private(const fs::path& path, std::string_view text)
+{
+    auto file = common::io::File::create(path.string(), 0600);
+    if (!file) return fail(file.error());
+    TRY_VOID(file->write(std::as_bytes(std::span(text.data(), text.size()))));
+    return file->close();
+}
+
 // gpgv wants a binary keyring; an armored key file is converted first.
 Result<fs::path> binary_keyring(const fs::path& keyring, const TempDir& tmp)
 {
@@ -148,16 +157,18 @@ Result<Release> parse_release(std::string_view text)
 Result<std::string> verify_clearsigned(const std::string& inrelease, const fs::path& keyring)
 {
     TempDir tmp;
+    if (tmp.path.empty()) return fail(Errc::io, "cannot create a temporary folder for gpgv");
     fs::path in = tmp.path / "InRelease";
-    TRY_VOID(common::io::write_file_atomic(in, inrelease));
+    TRY_VOID(write_private(in, inrelease));
     return run_gpgv({in.string()}, keyring, tmp, true);
 }
 
 Result<void> verify_detached(const std::string& release, const std::string& signature, const fs::path& keyring)
 {
     TempDir tmp;
-    TRY_VOID(common::io::write_file_atomic(tmp.path / "Release", release));
-    TRY_VOID(common::io::write_file_atomic(tmp.path / "Release.gpg", signature));
+    if (tmp.path.empty()) return fail(Errc::io, "cannot create a temporary folder for gpgv");
+    TRY_VOID(write_private(tmp.path / "Release", release));
+    TRY_VOID(write_private(tmp.path / "Release.gpg", signature));
     auto r = run_gpgv({(tmp.path / "Release.gpg").string(), (tmp.path / "Release").string()}, keyring, tmp, false);
     if (!r) return fail(r.error());
     return {};
@@ -204,14 +215,13 @@ Result<Release> RepositoryReader::read_release(const common::manifest::AptSource
     return rel;
 }
 
-Result<std::vector<std::string>> RepositoryReader::read_packages(const common::manifest::AptSource& s, const Release& rel,
-                                                                 const std::string& arch)
+Result<void> RepositoryReader::read_packages(const common::manifest::AptSource& s, const Release& rel, const std::string& arch,
+                                             const common::deb::ParagraphFn& each)
 {
     std::vector<std::string> prefixes;
     if (s.flat) prefixes.push_back("");
     else
         for (const std::string& c : s.components) prefixes.push_back(c + "/binary-" + arch + "/");
-    std::vector<std::string> out;
     for (const std::string& prefix : prefixes) {
         // The smallest form first; a mirror that lacks one (404) gets the next one the Release lists.
         std::string where = dist_url(s) + "/" + prefix + "Packages";
@@ -231,14 +241,20 @@ Result<std::vector<std::string>> RepositoryReader::read_packages(const common::m
         }
         if (!got && !last) return fail(Errc::not_found, "{}: not listed in Release (wrong component or architecture?)", where);
         if (!got) return fail(*last);
-        auto text = decompress(m_cache.blob_path(got->blob.digest), 2u << 30);
-        if (!text) return fail(text.error().wrap(dist_url(s) + "/" + got->path));
-        out.push_back(std::move(*text));
+        // Decompressed a chunk at a time into the stanza reader: only the stanza being read is buffered.
+        common::deb::ParagraphReader reader(each, k_max_stanza_bytes);
+        auto ok = decompress(m_cache.blob_path(got->blob.digest), [&](std::string_view chunk) { return reader.feed(chunk); });
+        if (ok) ok = reader.finish();
+        if (!ok) {
+            common::Error e = ok.error();
+            if (e.code == Errc::invalid_argument) e.code = Errc::corrupt; // the text itself is malformed
+            return fail(e.wrap(dist_url(s) + "/" + got->path));
+        }
     }
-    return out;
+    return {};
 }
 
-Result<std::string> decompress(const fs::path& file, std::uint64_t max_bytes)
+Result<void> decompress(const fs::path& file, const std::function<Result<void>(std::string_view)>& each)
 {
     archive* a = archive_read_new();
     archive_read_support_filter_all(a);
@@ -252,17 +268,13 @@ Result<std::string> decompress(const fs::path& file, std::uint64_t max_bytes)
     archive_entry* e = nullptr;
     if (archive_read_next_header(a, &e) != ARCHIVE_OK)
         return fail(Errc::corrupt, "read {}: {}", file.string(), archive_error_string(a));
-    std::string out;
-    char buf[1 << 16];
+    std::vector<char> buf(1 << 16);
     for (;;) {
-        la_ssize_t n = archive_read_data(a, buf, sizeof(buf));
+        la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
         if (n < 0) return fail(Errc::corrupt, "decompress {}: {}", file.string(), archive_error_string(a));
-        if (n == 0) break;
-        if (out.size() + static_cast<std::size_t>(n) > max_bytes)
-            return fail(Errc::invalid_argument, "decompress {}: over {} bytes", file.string(), max_bytes);
-        out.append(buf, static_cast<std::size_t>(n));
+        if (n == 0) return {};
+        TRY_VOID(each(std::string_view(buf.data(), static_cast<std::size_t>(n))));
     }
-    return out;
 }
 
 } // namespace bundler::apt

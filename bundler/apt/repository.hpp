@@ -2,10 +2,12 @@
 #pragma once
 
 #include <ctime>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include <bundler/fetch/fetcher.hpp>
+#include <common/deb/control.hpp>
 #include <common/manifest/target.hpp>
 
 namespace bundler::apt {
@@ -53,9 +55,10 @@ public:
     static std::string dist_url(const common::manifest::AptSource& source);
 
     Result<Release> read_release(const common::manifest::AptSource& source);
-    // Every Packages text of the source for arch (one per component; one for a flat repository).
-    Result<std::vector<std::string>> read_packages(const common::manifest::AptSource& source, const Release& release,
-                                                   const std::string& arch);
+    // Streams every Packages index of the source for arch (one per component; one for a flat repository)
+    // into `each`, one stanza at a time: the index is never held whole in memory. Errors name the file.
+    Result<void> read_packages(const common::manifest::AptSource& source, const Release& release, const std::string& arch,
+                               const common::deb::ParagraphFn& each);
 
 private:
     Result<std::string> fetch_small(const std::string& url);
@@ -65,7 +68,11 @@ private:
     std::vector<fetch::Mirror> m_mirrors;
 };
 
-// Decompresses .xz, .gz, .bz2, .lz4, .zst or plain data (by content) into text, capped at `max_bytes`.
-Result<std::string> decompress(const std::filesystem::path& file, std::uint64_t max_bytes);
+// Decompresses .xz, .gz, .bz2, .lz4, .zst or plain data (by content), handing the text to `each` in
+// chunks (64 KiB at most), in order; stops at each's first error.
+Result<void> decompress(const std::filesystem::path& file, const std::function<Result<void>(std::string_view)>& each);
+
+// The largest stanza a Packages stream may have (real ones are a few KiB).
+constexpr std::size_t k_max_stanza_bytes = 64u << 20;
 
 } // namespace bundler::apt

@@ -7,6 +7,7 @@
 #include <common/manifest/target.hpp>
 #include <common/bundle/trailer.hpp>
 #include <common/io/file.hpp>
+#include <common/util/failpoint.hpp>
 #include <common/util/progress.hpp>
 
 #include <algorithm>
@@ -210,6 +211,8 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
     // 2. Every pinned artifact into the cache, verified (fetch only what is pinned).
     auto cache = store::BlobStore::open(o.cache);
     if (!cache) return fail(cache.error().wrap("open cache"));
+    // Partial downloads of killed runs (never those of a bundler still running: they hold an flock).
+    if (auto removed = cache->remove_stale_ingests(); !removed) return fail(removed.error());
     std::set<std::string> fetched;
     for (const bundle::FileEntry& f : index->files) {
         if (!fetched.insert(f.url).second) continue;
@@ -227,6 +230,9 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
     fs::path output = o.output.empty() ? o.workdir / "dist" / fmt::format("platform-installer-{}.run", o.profile) : o.output;
     fs::path out_dir = output.parent_path().empty() ? "." : output.parent_path();
     TRY_VOID(io::make_dirs(out_dir));
+    // What killed builds left beside the output and its .sha256 (a live build's temp is flocked: kept).
+    TRY_VOID(io::remove_stale_temps(output));
+    TRY_VOID(io::remove_stale_temps(output.string() + ".sha256"));
     auto file = io::create_temp_beside(output);
     if (!file) return fail(file.error());
     TempGuard guard{file->path()};
@@ -256,6 +262,7 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
         TRY_VOID(writer->add("blobs/sha256/" + blob.digest.hex(), blob.size, src));
         done += blob.size;
         meter.update(done);
+        common::failpoint("build.blob_written"); // crash tests: a kill here leaves a partial output
     }
     TRY_VOID(writer->finish());
     meter.finish();
@@ -277,12 +284,12 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
     std::uint64_t whole_size = whole_sink.count();
     TRY_VOID(file->sync());
     if (::fchmod(file->fd(), 0755) != 0) return common::fail_errno("chmod " + file->path(), errno);
-    TRY_VOID(file->close());
 
-    // 4. Publish the file and its .sha256 atomically.
+    // 4. Publish the file and its .sha256 atomically (renamed while open: the temp's flock guards it).
     if (::rename(guard.path.c_str(), output.c_str()) != 0)
         return common::fail_errno("rename to " + output.string(), errno);
     guard.path.clear();
+    TRY_VOID(file->close());
     TRY_VOID(io::sync_dir(out_dir));
     std::string line = fmt::format("{}  {}\n", whole.hex(), output.filename().string());
     if (auto r = io::write_file_atomic(output.string() + ".sha256", line); !r) {

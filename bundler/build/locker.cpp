@@ -28,6 +28,8 @@ public:
         if (!m_store) {
             auto opened = common::store::BlobStore::open(m_dir);
             if (!opened) return fail(opened.error().wrap("open cache"));
+            // Partial downloads of killed runs (a bundler still running holds an flock on its own).
+            if (auto removed = opened->remove_stale_ingests(); !removed) return fail(removed.error());
             m_store = std::move(*opened);
         }
         return &*m_store;
@@ -130,6 +132,11 @@ Result<LockReport> lock(const LockOptions& o, fetch::Fetcher& fetcher)
     auto debs = manifest::DebsLock::load(debs_path);
     if (!debs) return fail(debs.error());
 
+    if (!o.check_only) {
+        // Temp files of killed locks beside the locks (a concurrent lock's temp is flocked: kept).
+        TRY_VOID(common::io::remove_stale_temps(binaries_path));
+        TRY_VOID(common::io::remove_stale_temps(debs_path));
+    }
     LockReport report;
     LazyCache cache(o.cache);
     auto binaries_changed = lock_binaries(o, *manifests, *binaries, cache, fetcher, report);

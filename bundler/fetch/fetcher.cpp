@@ -2,6 +2,7 @@
 #include <bundler/fetch/fetcher.hpp>
 
 #include <common/io/file.hpp>
+#include <common/util/failpoint.hpp>
 #include <common/util/progress.hpp>
 
 #include <curl/curl.h>
@@ -75,7 +76,12 @@ public:
         if (!m_meter && (m_total >= k_report_from || (m_total == 0 && m_done >= k_report_from)))
             m_meter.emplace(m_label, m_total);
         if (m_meter) m_meter->update(m_done);
-        return m_out.write(data);
+        TRY_VOID(m_out.write(data));
+        if (!m_started) {
+            m_started = true;
+            common::failpoint("fetch.blob_partial"); // crash tests: the first bytes are in ingest/
+        }
+        return {};
     }
 
 private:
@@ -84,6 +90,7 @@ private:
     std::string m_label;
     std::uint64_t m_total;
     std::uint64_t m_done = 0;
+    bool m_started = false;
     std::optional<common::ProgressMeter> m_meter;
 };
 

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <common/io/file.hpp>
 
+#include <common/util/failpoint.hpp>
+
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +26,11 @@ Result<std::uint64_t> copy(Source& src, Sink& dst)
         total += *n;
     }
 }
+
+namespace {
+// flock() on a filesystem that has no locks (some FUSE ones).
+bool locks_unsupported(int err) { return err == ENOLCK || err == EOPNOTSUPP || err == ENOSYS || err == EINVAL; }
+} // namespace
 
 File::~File()
 {
@@ -57,10 +65,27 @@ Result<File> File::create(const std::string& path, unsigned mode)
 
 Result<File> File::create_temp(const std::string& dir, std::string_view prefix)
 {
-    std::string templ = fmt::format("{}/{}XXXXXX", dir, prefix);
-    int fd = ::mkostemp(templ.data(), O_CLOEXEC);
-    if (fd < 0) return fail_errno(fmt::format("create temporary file in {}", dir), errno);
-    return File(fd, templ);
+    for (int attempt = 0; attempt < 16; ++attempt) {
+        std::string templ = fmt::format("{}/{}XXXXXX", dir, prefix);
+        int fd = ::mkostemp(templ.data(), O_CLOEXEC);
+        if (fd < 0) return fail_errno(fmt::format("create temporary file in {}", dir), errno);
+        File file(fd, templ);
+        // The writer's flock marks the file as in use; the kernel drops it when the writer dies.
+        int rc = 0;
+        while ((rc = ::flock(fd, LOCK_EX)) != 0 && errno == EINTR) {
+        }
+        if (rc != 0) {
+            if (locks_unsupported(errno)) return file; // cleaners cannot lock it either, so they keep it
+            int err = errno;
+            ::unlink(templ.c_str());
+            return fail_errno(fmt::format("lock {}", templ), err);
+        }
+        // A cleaner may have taken it for abandoned between mkostemp and flock: then it is gone; again.
+        struct stat st {};
+        if (::fstat(fd, &st) != 0) return fail_errno(fmt::format("stat {}", templ), errno);
+        if (st.st_nlink > 0) return file;
+    }
+    return fail(Errc::io, "create temporary file in {}: removed by a cleaner each time", dir);
 }
 
 Result<std::size_t> File::read(std::span<std::byte> out)
@@ -127,6 +152,29 @@ Result<File> create_temp_beside(const std::filesystem::path& target)
     return File::create_temp(dir.string(), "." + target.filename().string() + ".tmp-");
 }
 
+Result<bool> remove_if_abandoned(const std::filesystem::path& file)
+{
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == EACCES || errno == ELOOP) return false; // gone, or not ours to judge
+        return fail_errno(fmt::format("open {}", file.string()), errno);
+    }
+    File guard(fd, file.string()); // closing it drops our lock
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK || errno == EINTR || locks_unsupported(errno)) return false; // alive, or we cannot tell
+        return fail_errno(fmt::format("lock {}", file.string()), errno);
+    }
+    // Still the file we locked (not renamed away by a writer that finished in between)?
+    struct stat mine {}, now {};
+    if (::fstat(fd, &mine) != 0) return fail_errno(fmt::format("stat {}", file.string()), errno);
+    if (::lstat(file.c_str(), &now) != 0 || mine.st_dev != now.st_dev || mine.st_ino != now.st_ino) return false;
+    if (::unlink(file.c_str()) != 0) {
+        if (errno == ENOENT) return false;
+        return fail_errno(fmt::format("remove {}", file.string()), errno);
+    }
+    return true;
+}
+
 Result<std::size_t> remove_stale_temps(const std::filesystem::path& target)
 {
     std::filesystem::path dir = target.parent_path().empty() ? "." : target.parent_path();
@@ -136,7 +184,10 @@ Result<std::size_t> remove_stale_temps(const std::filesystem::path& target)
     if (!std::filesystem::is_directory(dir, ec)) return removed;
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
         std::string name = entry.path().filename().string();
-        if (name.size() == prefix.size() + 6 && name.starts_with(prefix) && std::filesystem::remove(entry.path(), ec)) ++removed;
+        if (name.size() != prefix.size() + 6 || !name.starts_with(prefix)) continue;
+        auto gone = remove_if_abandoned(entry.path());
+        if (!gone) return fail(gone.error().wrap("clean temporary files of " + target.string()));
+        if (*gone) ++removed;
     }
     if (ec) return fail(Errc::io, "clean temporary files of {}: {}", target.string(), ec.message());
     return removed;
@@ -166,8 +217,10 @@ Result<void> write_file_atomic(const std::filesystem::path& path, std::string_vi
     if (auto r = file->write(std::as_bytes(std::span(content.data(), content.size()))); !r) return undo(r.error());
     if (::fchmod(file->fd(), mode) != 0) return undo(fail_errno("chmod " + temp, errno).error());
     if (auto r = file->sync(); !r) return undo(r.error());
-    if (auto r = file->close(); !r) return undo(r.error());
+    common::failpoint("io.temp_written");
+    // Renamed while still open: our flock guards the temp name until it is gone (see create_temp).
     if (::rename(temp.c_str(), path.c_str()) != 0) return undo(fail_errno("rename to " + path.string(), errno).error());
+    TRY_VOID(file->close());
     return sync_dir(dir);
 }
 

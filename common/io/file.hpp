@@ -22,7 +22,9 @@ public:
     static Result<File> open_read(const std::string& path);
     // Creates a new file (O_EXCL) with the given mode.
     static Result<File> create(const std::string& path, unsigned mode = 0644);
-    // Creates a uniquely named file in dir ("<prefix>XXXXXX").
+    // Creates a uniquely named file in dir ("<prefix>XXXXXX"), holding an exclusive flock on it for as
+    // long as it is open: cleaners (remove_if_abandoned) take a locked file for one being written.
+    // Writers that publish it by rename() rename before they close.
     static Result<File> create_temp(const std::string& dir, std::string_view prefix);
 
     Result<std::size_t> read(std::span<std::byte> out) override;
@@ -43,13 +45,18 @@ private:
 
 // A temporary file beside `target`, named ".<name>.tmp-XXXXXX", so a killed writer's leftovers can be found.
 Result<File> create_temp_beside(const std::filesystem::path& target);
-// Removes the ".<name>.tmp-*" leftovers of `target`; only while no other writer of target can run.
+// Removes a temporary file whose writer is gone: true if removed; false if a live writer holds its flock
+// (see File::create_temp), it is gone already, or we may not open it.
+Result<bool> remove_if_abandoned(const std::filesystem::path& file);
+// Removes the ".<name>.tmp-XXXXXX" leftovers of `target` that killed writers left (remove_if_abandoned:
+// safe while other writers of target run); returns how many.
 Result<std::size_t> remove_stale_temps(const std::filesystem::path& target);
 
 // fsyncs a directory so a rename or create inside it survives power loss.
 Result<void> sync_dir(const std::filesystem::path& dir);
 
-// Writes content to path atomically: temp file beside it, fsync, rename, fsync the folder.
+// Writes content to path atomically: temp file beside it, fsync, rename, fsync the folder. Failpoint
+// "io.temp_written" once the temp file holds the content.
 Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view content, unsigned mode = 0644);
 
 // Reads a whole small file; refuses files over max_bytes (manifests, JSON: 16 MiB).

@@ -30,26 +30,50 @@ Ingest::~Ingest()
     if (!m_done && !m_file.path().empty()) ::unlink(m_file.path().c_str());
 }
 
+std::uint64_t Ingest::excess_bound() const { return std::max<std::uint64_t>(k_max_excess_hashed, m_want ? m_want->size : 0); }
+
+// What was served went past the bound on hashing it: its digest is unknown.
+Result<void> Ingest::fail_unhashed() const
+{
+    return fail(Errc::size_mismatch, "blob {}: size mismatch: got over {} bytes (sha256 unknown: over {} bytes past the "
+                                     "expected size, not hashed), want {} bytes ({})",
+                m_want->digest.str(), m_written + m_excess, excess_bound(), m_want->size, m_want->digest.str());
+}
+
 Result<void> Ingest::write(std::span<const std::byte> data)
 {
-    if (m_want && m_written + data.size() > m_want->size)
-        return fail(Errc::size_mismatch, "blob {}: size mismatch: more than the expected {} bytes", m_want->digest.str(),
-                    m_want->size);
+    std::uint64_t room = m_want ? m_want->size - m_written : data.size();
+    std::span<const std::byte> kept = data.first(static_cast<std::size_t>(std::min<std::uint64_t>(room, data.size())));
+    std::size_t excess = data.size() - kept.size();
+    if (excess > 0) {
+        // More than the pin: never stored. Hashed (up to a bound) so that commit() can name what was served.
+        if (m_verify == Verify::by_caller)
+            return fail(Errc::size_mismatch, "blob {}: size mismatch: more than the expected {} bytes", m_want->digest.str(),
+                        m_want->size);
+        if (m_excess + excess > excess_bound()) {
+            m_excess_unhashed = true;
+            m_excess += excess;
+            return fail_unhashed();
+        }
+    }
     if (!m_want || m_verify == Verify::by_store) m_hash.update(data);
-    m_written += data.size();
-    return m_file.write(data);
+    m_excess += excess;
+    if (kept.empty()) return {};
+    m_written += kept.size();
+    return m_file.write(kept);
 }
 
 Result<void> Ingest::publish(const digest::Digest& d)
 {
     TRY_VOID(m_file.sync());
     if (::fchmod(m_file.fd(), 0444) != 0) return fail_errno("chmod " + m_file.path(), errno);
-    TRY_VOID(m_file.close());
-    // rename() replaces atomically; a concurrent writer of the same digest wrote the same bytes.
+    // rename() replaces atomically; a concurrent writer of the same digest wrote the same bytes. Renamed
+    // before the close: until then our flock keeps cleaners (remove_stale_ingests) off the ingest file.
     fs::path final_path = m_blobs_dir / d.hex();
     if (::rename(m_file.path().c_str(), final_path.c_str()) != 0)
         return fail_errno(fmt::format("rename into {}", final_path.string()), errno);
     m_done = true;
+    TRY_VOID(m_file.close());
     return io::sync_dir(m_blobs_dir);
 }
 
@@ -57,9 +81,20 @@ Result<void> Ingest::commit()
 {
     if (!m_want) return fail(Errc::failed_precondition, "commit of an ingest without an expected blob");
     std::string what = fmt::format("blob {}", m_want->digest.str());
-    if (m_verify == Verify::by_store) TRY_VOID(check_blob(what, *m_want, m_hash.finish(), m_written));
-    else if (m_written != m_want->size)
-        return fail(Errc::size_mismatch, "{}: size mismatch: got {} bytes, want {} bytes", what, m_written, m_want->size);
+    std::uint64_t got = m_written + m_excess;
+    if (m_verify == Verify::by_caller) {
+        if (got != m_want->size)
+            return fail(Errc::size_mismatch, "{}: size mismatch: got {} bytes, want {} bytes ({})", what, got, m_want->size,
+                        m_want->digest.str());
+        return publish(m_want->digest);
+    }
+    if (m_excess_unhashed) return fail_unhashed();
+    digest::Digest served = m_hash.finish();
+    // A wrong size names both digests too: which file was served instead is often the question.
+    if (got != m_want->size)
+        return fail(Errc::size_mismatch, "{}: size mismatch: got {} bytes ({}), want {} bytes ({})", what, got, served.str(),
+                    m_want->size, m_want->digest.str());
+    TRY_VOID(check_blob(what, *m_want, served, got));
     return publish(m_want->digest);
 }
 
@@ -156,7 +191,9 @@ Result<std::size_t> BlobStore::remove_stale_ingests() const
     std::error_code ec;
     std::size_t removed = 0;
     for (const auto& entry : fs::directory_iterator(m_root / "ingest", ec)) {
-        if (fs::remove(entry.path(), ec)) ++removed;
+        auto gone = io::remove_if_abandoned(entry.path());
+        if (!gone) return fail(gone.error().wrap("clean " + (m_root / "ingest").string()));
+        if (*gone) ++removed;
     }
     if (ec) return fail(Errc::io, "clean {}: {}", (m_root / "ingest").string(), ec.message());
     return removed;

@@ -23,34 +23,45 @@ class BlobStore;
 // hashes the same bytes on their way in and calls commit() only once they matched (the payload walker).
 enum class Verify { by_store, by_caller };
 
-// One write transaction into the store: bytes go to ingest/, hashed as they come.
-// commit() checks size and digest, fsyncs and renames into blobs/sha256/<hex>.
-// Destroying an uncommitted Ingest removes its temporary file.
+// One write transaction into the store: bytes go to ingest/, hashed as they come, under an flock that
+// tells cleaners the file is in use. commit() checks size and digest, fsyncs and renames into
+// blobs/sha256/<hex>. Destroying an uncommitted Ingest removes its temporary file.
 class Ingest : public io::Sink {
 public:
     Ingest(Ingest&&) noexcept = default;
     Ingest& operator=(Ingest&&) noexcept = default;
     ~Ingest() override;
 
-    // Fails with size_mismatch as soon as more bytes arrive than the expected size.
+    // Writes up to the expected size. Bytes past it are never stored: with Verify::by_store they are
+    // hashed (up to k_max_excess_hashed or the expected size, whichever is larger; past that write fails
+    // with size_mismatch) so that commit() can name the digest of what was served; with Verify::by_caller
+    // write fails with size_mismatch at once.
     Result<void> write(std::span<const std::byte> data) override;
-    // Verifies and publishes; a blob already present counts as success.
+    // Verifies and publishes; a blob already present counts as success. size_mismatch names both sizes
+    // and both digests ("got N bytes (sha256:X), want M bytes (sha256:Y)"); digest_mismatch both digests.
     Result<void> commit();
     // For an ingest begun without an expected blob: publishes under the digest of what was written.
     Result<BlobRef> commit_as_written();
     std::uint64_t written() const { return m_written; }
 
+    // How many bytes past the expected size are still hashed, at least.
+    static constexpr std::uint64_t k_max_excess_hashed = 64u << 20;
+
 private:
     friend class BlobStore;
     Ingest(io::File file, std::optional<BlobRef> want, Verify verify, std::filesystem::path blobs_dir);
     Result<void> publish(const digest::Digest& d);
+    std::uint64_t excess_bound() const;
+    Result<void> fail_unhashed() const;
 
     io::File m_file;
     std::optional<BlobRef> m_want;
     Verify m_verify = Verify::by_store;
     std::filesystem::path m_blobs_dir;
     digest::Sha256 m_hash;
-    std::uint64_t m_written = 0;
+    std::uint64_t m_written = 0;      // stored in the file
+    std::uint64_t m_excess = 0;       // received past the expected size, not stored
+    bool m_excess_unhashed = false;   // the excess went past excess_bound(): the served digest is unknown
     bool m_done = false;
 };
 
@@ -77,7 +88,8 @@ public:
     Result<void> copy_out(const BlobRef& ref, io::File& dst) const;
     // Re-hashes a stored blob; digest_mismatch/size_mismatch when it was damaged.
     Result<void> verify(const BlobRef& ref) const;
-    // Removes temporary files left by killed writers. Only call while holding the node lock.
+    // Removes the ingest files that killed writers left, returning how many: an Ingest holds an flock on
+    // its file while it lives (io::File::create_temp), so another process's live ingest is left alone.
     Result<std::size_t> remove_stale_ingests() const;
 
 private:

@@ -133,9 +133,12 @@ want=$(sha256sum "$socat" | cut -d' ' -f1)
 cp "$socat" "$SCRATCH/socat.orig"
 cp "$(ls "$R"/pool/main/jq_*.deb)" "$socat"
 got=$(sha256sum "$socat" | cut -d' ' -f1)
+got_size=$(stat -c %s "$socat"); want_size=$(stat -c %s "$SCRATCH/socat.orig")
+[ "$got_size" -ne "$want_size" ] || die "the stand-in .deb has the pinned size: this step wants a size mismatch"
 CACHE="$SCRATCH/cache-fresh" expect_fail "build with a changed .deb" build --output "$SCRATCH/bad-deb.run"
 expect_output "fetch http://repo.invalid/repo/pool/main/$(basename "$socat")"
-expect_output "got sha256:$got, want sha256:$want|size mismatch"
+# Both sizes and both digests: what was served and what was pinned.
+expect_output "size mismatch: got $got_size bytes \(sha256:$got\), want $want_size bytes \(sha256:$want\)"
 [ ! -e "$SCRATCH/bad-deb.run" ] || die "a refused build left its output"
 cp "$SCRATCH/socat.orig" "$socat"
 

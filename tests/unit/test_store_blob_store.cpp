@@ -62,23 +62,6 @@ TEST_CASE("BlobStore::commit rejects a digest mismatch and leaves nothing behind
     CHECK(files_in(s / "store/ingest") == 0);
 }
 
-TEST_CASE("BlobStore ingest refuses bytes past the expected size")
-{
-    Scratch s;
-    auto store = BlobStore::open(s / "store");
-    REQUIRE(store);
-    auto ingest = store->begin(ref_of("abc"));
-    REQUIRE(ingest);
-    auto r = ingest->write(bytes("abcd"));
-    REQUIRE(!r);
-    CHECK(r.error().code == Errc::size_mismatch);
-
-    auto short_ingest = store->begin(ref_of("abc"));
-    REQUIRE(short_ingest);
-    REQUIRE(short_ingest->write(bytes("ab")));
-    CHECK(short_ingest->commit().error().code == Errc::size_mismatch);
-}
-
 TEST_CASE("BlobStore is safe for concurrent writers of the same and different blobs")
 {
     Scratch s;
@@ -200,6 +183,114 @@ TEST_CASE("BlobStore::copy_out copies a blob and refuses a damaged one")
     auto r = store->copy_out(ref, *out2);
     REQUIRE(!r);
     CHECK(r.error().code == Errc::digest_mismatch);
+}
+
+TEST_SUITE_END();
+
+// Issue: a changed .deb names both digests; partial downloads are cleaned without racing live writers.
+TEST_SUITE_BEGIN("seam");
+
+TEST_CASE("BlobStore ingest stores no byte past the expected size and names what was served")
+{
+    Scratch s;
+    auto store = BlobStore::open(s / "store");
+    REQUIRE(store);
+    BlobRef want = ref_of("abc");
+    std::string sizes = "got 4 bytes (" + common::digest::sha256_of("abcd").str() + "), want 3 bytes (" + want.digest.str() + ")";
+    {
+        auto ingest = store->begin(want);
+        REQUIRE(ingest);
+        REQUIRE(ingest->write(bytes("ab")));
+        REQUIRE(ingest->write(bytes("cd"))); // hashed, not stored
+        CHECK(ingest->written() == 3);
+        auto r = ingest->commit();
+        REQUIRE(!r);
+        CHECK(r.error().code == Errc::size_mismatch);
+        CHECK(r.error().message.find("size mismatch: " + sizes) != std::string::npos);
+    }
+    CHECK(files_in(s / "store/ingest") == 0);
+    CHECK(!store->contains(want));
+
+    auto short_ingest = store->begin(want);
+    REQUIRE(short_ingest);
+    REQUIRE(short_ingest->write(bytes("ab")));
+    auto r = short_ingest->commit();
+    REQUIRE(!r);
+    CHECK(r.error().code == Errc::size_mismatch);
+    CHECK(r.error().message.find("got 2 bytes (" + common::digest::sha256_of("ab").str() + "), want 3 bytes (" + want.digest.str() + ")") !=
+          std::string::npos);
+
+    // The caller hashes (the node's store): no hash of the excess here, refused at once.
+    auto by_caller = store->begin(want, common::store::Verify::by_caller);
+    REQUIRE(by_caller);
+    CHECK(by_caller->write(bytes("abcd")).error().code == Errc::size_mismatch);
+}
+
+TEST_CASE("BlobStore ingest stops hashing an excess past its bound and says the served digest is unknown")
+{
+    Scratch s;
+    auto store = BlobStore::open(s / "store");
+    REQUIRE(store);
+    auto ingest = store->begin(ref_of("abc"));
+    REQUIRE(ingest);
+    std::string mib(1u << 20, 'z');
+    REQUIRE(ingest->write(bytes("abc")));
+    for (std::uint64_t i = 0; i < common::store::Ingest::k_max_excess_hashed >> 20; ++i) REQUIRE(ingest->write(bytes(mib)));
+    auto over = ingest->write(bytes("!"));
+    REQUIRE(!over);
+    CHECK(over.error().code == Errc::size_mismatch);
+    CHECK(over.error().message.find("sha256 unknown") != std::string::npos);
+    CHECK(ingest->written() == 3);
+    auto r = ingest->commit();
+    REQUIRE(!r);
+    CHECK(r.error().code == Errc::size_mismatch);
+    CHECK(r.error().message.find("sha256 unknown") != std::string::npos);
+    CHECK(r.error().message.find(ref_of("abc").digest.str()) != std::string::npos);
+}
+
+TEST_CASE("BlobStore::remove_stale_ingests leaves a live writer's ingest file alone")
+{
+    Scratch s;
+    auto store = BlobStore::open(s / "store");
+    REQUIRE(store);
+    BlobRef ref = ref_of("in flight");
+    auto live = store->begin(ref); // another bundler, mid-download: its Ingest holds an flock
+    REQUIRE(live);
+    REQUIRE(live->write(bytes("in ")));
+    s.write("store/ingest/0123456789abcdef.dead01", "partial"); // a killed writer's: no lock
+    auto removed = store->remove_stale_ingests();
+    REQUIRE(removed);
+    CHECK(*removed == 1);
+    CHECK(files_in(s / "store/ingest") == 1);
+    REQUIRE(live->write(bytes("flight")));
+    REQUIRE(live->commit());
+    CHECK(store->verify(ref));
+    CHECK(files_in(s / "store/ingest") == 0);
+}
+
+TEST_CASE("remove_stale_temps removes a dead writer's temp file beside the target, not a live one's")
+{
+    Scratch s;
+    std::filesystem::path target = s / "out.run";
+    auto live = common::io::create_temp_beside(target);
+    REQUIRE(live);
+    std::string live_path = live->path();
+    auto dead = common::io::create_temp_beside(target);
+    REQUIRE(dead);
+    std::string dead_path = dead->path();
+    REQUIRE(dead->close()); // as a kill would: the lock goes, the file stays
+    s.write("out.run.tmp-abcdef", "not ours: no leading dot");
+    auto removed = common::io::remove_stale_temps(target);
+    REQUIRE(removed);
+    CHECK(*removed == 1);
+    CHECK(std::filesystem::exists(live_path));
+    CHECK(!std::filesystem::exists(dead_path));
+    CHECK(std::filesystem::exists(s / "out.run.tmp-abcdef"));
+    REQUIRE(common::io::write_file_atomic(target, "done")); // its own temp is renamed, never cleaned away
+    CHECK(common::io::read_file(target).value() == "done");
+    REQUIRE(live->close());
+    CHECK(common::io::remove_stale_temps(target).value() == 1);
+    CHECK(!std::filesystem::exists(live_path));
 }
 
 TEST_SUITE_END();
