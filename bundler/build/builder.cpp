@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <bundler/build/builder.hpp>
 
-#include <common/bundle/bundle_file.hpp>
-#include <common/bundle/payload_writer.hpp>
-#include <common/bundle/signature.hpp>
+#include <common/bundle/bundle_writer.hpp>
 #include <common/manifest/target.hpp>
-#include <common/bundle/trailer.hpp>
 #include <common/io/file.hpp>
 #include <common/util/failpoint.hpp>
 #include <common/util/progress.hpp>
@@ -31,73 +28,6 @@ namespace digest = common::digest;
 
 namespace {
 
-// A sink that hashes and counts what passes through to the file.
-class HashingSink : public io::Sink {
-public:
-    explicit HashingSink(io::Sink& out) : m_out(out) {}
-    Result<void> write(std::span<const std::byte> data) override
-    {
-        m_hash.update(data);
-        m_count += data.size();
-        return m_out.write(data);
-    }
-    digest::Digest finish() { return m_hash.finish(); }
-    std::uint64_t count() const { return m_count; }
-
-private:
-    io::Sink& m_out;
-    digest::Sha256 m_hash;
-    std::uint64_t m_count = 0;
-};
-
-// A source over a stored blob that checks the digest at its end (verify again on consume).
-class VerifyingSource : public io::Source {
-public:
-    VerifyingSource(io::File file, store::BlobRef want, std::string what)
-        : m_file(std::move(file)), m_want(want), m_what(std::move(what))
-    {
-    }
-    Result<std::size_t> read(std::span<std::byte> out) override
-    {
-        std::size_t cap = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), m_want.size - m_count));
-        std::size_t n = 0;
-        if (cap > 0) {
-            auto r = m_file.read(out.first(cap));
-            if (!r) return fail(r.error());
-            n = *r;
-        }
-        if (n == 0) {
-            TRY_VOID(store::check_blob(m_what, m_want, m_hash.finish(), m_count));
-            return 0;
-        }
-        m_hash.update(out.first(n));
-        m_count += n;
-        return n;
-    }
-
-private:
-    io::File m_file;
-    store::BlobRef m_want;
-    std::string m_what;
-    digest::Sha256 m_hash;
-    std::uint64_t m_count = 0;
-};
-
-class StringSource : public io::Source {
-public:
-    explicit StringSource(std::string_view s) : m_data(s) {}
-    Result<std::size_t> read(std::span<std::byte> out) override
-    {
-        std::size_t n = std::min(out.size(), m_data.size());
-        std::memcpy(out.data(), m_data.data(), n);
-        m_data.remove_prefix(n);
-        return n;
-    }
-
-private:
-    std::string_view m_data;
-};
-
 // Removes the temporary output unless released.
 struct TempGuard {
     std::string path;
@@ -106,24 +36,6 @@ struct TempGuard {
         if (!path.empty()) ::unlink(path.c_str());
     }
 };
-
-Result<void> copy_installer(const fs::path& installer, io::Sink& out)
-{
-    auto file = io::File::open_read(installer.string());
-    if (!file) return fail(file.error().wrap("read the installer (see --installer)"));
-    auto size = file->size();
-    if (!size) return fail(size.error());
-    // A .run file as the installer would nest bundles; refuse it.
-    if (auto opened = bundle::BundleFile::open(installer); opened)
-        return fail(Errc::invalid_argument, "{} is already a bundle, not the bare installer", installer.string());
-    std::array<std::byte, 4> magic{};
-    TRY_VOID(file->pread_exact(magic, 0));
-    if (std::memcmp(magic.data(), "\x7f" "ELF", 4) != 0)
-        return fail(Errc::invalid_argument, "{} is not an ELF executable", installer.string());
-    auto copied = io::copy(*file, out);
-    if (!copied) return fail(copied.error());
-    return {};
-}
 
 } // namespace
 
@@ -206,7 +118,7 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
     if (!debs) return fail(debs.error());
     auto index = plan_bundle(*manifests, *lock, *debs, o.source_date_epoch);
     if (!index) return fail(index.error());
-    if (key) index->signer_public_key = key->public_key();
+    std::size_t blobs = index->blobs.size();
 
     // 2. Every pinned artifact into the cache, verified (fetch only what is pinned).
     auto cache = store::BlobStore::open(o.cache);
@@ -226,7 +138,7 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
         }
     }
 
-    // 3. The .run file: installer, payload (bundle.json first, each blob once), trailer; temp then rename.
+    // 3. The .run file (common/bundle writes the format: installer, payload, trailer), to a temp file.
     fs::path output = o.output.empty() ? o.workdir / "dist" / fmt::format("platform-installer-{}.run", o.profile) : o.output;
     fs::path out_dir = output.parent_path().empty() ? "." : output.parent_path();
     TRY_VOID(io::make_dirs(out_dir));
@@ -237,51 +149,15 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
     if (!file) return fail(file.error());
     TempGuard guard{file->path()};
 
-    bundle::Trailer trailer;
-    HashingSink whole_sink(*file);
-    HashingSink installer_sink(static_cast<io::Sink&>(whole_sink));
-    TRY_VOID(copy_installer(o.installer, installer_sink));
-    trailer.installer_size = installer_sink.count();
-    trailer.installer_sha256 = installer_sink.finish();
-    trailer.payload_offset = trailer.installer_size;
-
-    std::string json = index->to_json();
-    trailer.bundle_json_size = json.size();
-    trailer.bundle_json_sha256 = digest::sha256_of(json);
-    HashingSink payload_sink(static_cast<io::Sink&>(whole_sink));
-    auto writer = bundle::PayloadWriter::open(payload_sink, {o.level, o.threads, o.source_date_epoch});
-    if (!writer) return fail(writer.error());
-    StringSource json_source(json);
-    TRY_VOID(writer->add("bundle.json", json.size(), json_source));
     common::ProgressMeter meter("payload", index->total_blob_bytes());
-    std::uint64_t done = 0;
-    for (const store::BlobRef& blob : index->blobs) {
-        auto blob_file = io::File::open_read(cache->blob_path(blob.digest).string());
-        if (!blob_file) return fail(blob_file.error());
-        VerifyingSource src(std::move(*blob_file), blob, "cached blob " + cache->blob_path(blob.digest).string());
-        TRY_VOID(writer->add("blobs/sha256/" + blob.digest.hex(), blob.size, src));
-        done += blob.size;
-        meter.update(done);
-        common::failpoint("build.blob_written"); // crash tests: a kill here leaves a partial output
-    }
-    TRY_VOID(writer->finish());
+    bundle::WriteOptions write_options{{o.level, o.threads, o.source_date_epoch}, key ? &*key : nullptr, [&](std::uint64_t done) {
+                                           meter.update(done);
+                                           common::failpoint("build.blob_written"); // crash tests: a partial output
+                                       }};
+    auto open_cached = [&](const store::BlobRef& blob) { return io::File::open_read(cache->blob_path(blob.digest).string()); };
+    auto written = bundle::write_bundle(o.installer, std::move(*index), open_cached, *file, write_options);
+    if (!written) return fail(written.error());
     meter.finish();
-    trailer.payload_size = payload_sink.count();
-    trailer.payload_sha256 = payload_sink.finish();
-
-    if (key) {
-        // The signature covers trailer [0, 152): every digest, so every byte of the file.
-        trailer.flags = bundle::k_flag_signed;
-        trailer.signer_fingerprint = key->fingerprint().bytes;
-        auto prefix = trailer.encode();
-        auto sig = key->sign(std::span(prefix.data(), bundle::k_signed_prefix));
-        if (!sig) return fail(sig.error());
-        trailer.signature = *sig;
-    }
-    auto raw = trailer.encode();
-    TRY_VOID(whole_sink.write(raw));
-    digest::Digest whole = whole_sink.finish();
-    std::uint64_t whole_size = whole_sink.count();
     TRY_VOID(file->sync());
     if (::fchmod(file->fd(), 0755) != 0) return common::fail_errno("chmod " + file->path(), errno);
 
@@ -291,12 +167,12 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
     guard.path.clear();
     TRY_VOID(file->close());
     TRY_VOID(io::sync_dir(out_dir));
-    std::string line = fmt::format("{}  {}\n", whole.hex(), output.filename().string());
+    std::string line = fmt::format("{}  {}\n", written->file_sha256.hex(), output.filename().string());
     if (auto r = io::write_file_atomic(output.string() + ".sha256", line); !r) {
         ::unlink(output.c_str());
         return fail(r.error());
     }
-    return BuildResult{output, whole, whole_size, index->blobs.size()};
+    return BuildResult{output, written->file_sha256, written->file_size, blobs};
 }
 
 } // namespace bundler::build

@@ -2,6 +2,7 @@
 #include <common/bundle/bundle_file.hpp>
 
 #include <common/bundle/signature.hpp>
+#include <common/io/verifying_stream.hpp>
 
 #include <algorithm>
 #include <set>
@@ -27,16 +28,16 @@ Result<BundleFile> BundleFile::open(const std::filesystem::path& path)
 Result<void> BundleFile::hash_range(std::uint64_t offset, std::uint64_t size, const digest::Digest& want,
                                     std::string_view what, const Progress& progress) const
 {
-    digest::Sha256 h;
+    io::VerifyingSink hashed;
     std::vector<std::byte> buf(4 << 20);
     for (std::uint64_t done = 0; done < size;) {
         std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(size - done, buf.size()));
         TRY_VOID(m_file.pread_exact(std::span(buf.data(), n), offset + done));
-        h.update(std::span(buf.data(), n));
+        TRY_VOID(hashed.write(std::span(buf.data(), n)));
         done += n;
         if (progress) progress(done, size);
     }
-    digest::Digest got = h.finish();
+    digest::Digest got = hashed.finish();
     if (got != want)
         return fail(Errc::digest_mismatch, "{}: {} is damaged: its sha256 is {}, the trailer records {}", m_path.string(), what,
                     got.str(), want.str());
@@ -86,18 +87,14 @@ Result<std::string> read_index_entry(PayloadReader& reader, const PayloadEntry& 
 Result<void> take_blob(PayloadReader& reader, const PayloadEntry& entry, const store::BlobRef& want, BlobSink* sink,
                        std::vector<std::byte>& buf)
 {
-    digest::Sha256 h;
-    std::uint64_t total = 0;
+    io::VerifyingSink checked(sink, io::Expected{want.digest, want.size}, "payload entry " + entry.path);
     for (;;) {
         auto n = reader.read(buf);
         if (!n) return fail(n.error());
         if (*n == 0) break;
-        std::span<const std::byte> chunk(buf.data(), *n);
-        h.update(chunk);
-        total += *n;
-        if (sink) TRY_VOID(sink->write(chunk));
+        TRY_VOID(checked.write(std::span<const std::byte>(buf.data(), *n)));
     }
-    TRY_VOID(store::check_blob("payload entry " + entry.path, want, h.finish(), total));
+    TRY_VOID(checked.check());
     return sink ? sink->commit() : Result<void>{};
 }
 

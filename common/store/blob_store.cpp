@@ -13,11 +13,7 @@ namespace fs = std::filesystem;
 
 Result<void> check_blob(std::string_view what, const BlobRef& want, const digest::Digest& got, std::uint64_t got_size)
 {
-    if (got_size != want.size)
-        return fail(Errc::size_mismatch, "{}: size mismatch: got {} bytes, want {} bytes", what, got_size, want.size);
-    if (got != want.digest)
-        return fail(Errc::digest_mismatch, "{}: sha256 mismatch: got {}, want {}", what, got.str(), want.digest.str());
-    return {};
+    return io::check_content(what, {want.digest, want.size}, got, got_size);
 }
 
 Ingest::Ingest(io::File file, std::optional<BlobRef> want, Verify verify, fs::path blobs_dir)
@@ -56,7 +52,7 @@ Result<void> Ingest::write(std::span<const std::byte> data)
             return fail_unhashed();
         }
     }
-    if (!m_want || m_verify == Verify::by_store) m_hash.update(data);
+    if (!m_want || m_verify == Verify::by_store) TRY_VOID(m_hash.write(data));
     m_excess += excess;
     if (kept.empty()) return {};
     m_written += kept.size();

@@ -8,6 +8,7 @@
 
 #include <common/digest/sha256.hpp>
 #include <common/io/file.hpp>
+#include <common/io/verifying_stream.hpp>
 
 namespace common::store {
 
@@ -58,7 +59,7 @@ private:
     std::optional<BlobRef> m_want;
     Verify m_verify = Verify::by_store;
     std::filesystem::path m_blobs_dir;
-    digest::Sha256 m_hash;
+    io::VerifyingSink m_hash; // hashes and counts every byte served, stored or not
     std::uint64_t m_written = 0;      // stored in the file
     std::uint64_t m_excess = 0;       // received past the expected size, not stored
     bool m_excess_unhashed = false;   // the excess went past excess_bound(): the served digest is unknown
