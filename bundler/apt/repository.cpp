@@ -3,6 +3,7 @@
 
 #include <common/deb/control.hpp>
 #include <common/io/file.hpp>
+#include <common/io/string_stream.hpp>
 #include <common/util/process.hpp>
 
 #include <archive.h>
@@ -19,23 +20,6 @@ using common::Errc;
 using common::fail;
 
 namespace {
-
-// A sink that keeps bytes in memory up to a cap (InRelease, Release, signatures).
-class StringSink : public common::io::Sink {
-public:
-    explicit StringSink(std::size_t cap) : m_cap(cap) {}
-    Result<void> write(std::span<const std::byte> data) override
-    {
-        if (m_text.size() + data.size() > m_cap) return fail(Errc::invalid_argument, "response is over {} bytes", m_cap);
-        m_text.append(reinterpret_cast<const char*>(data.data()), data.size());
-        return {};
-    }
-    std::string take() { return std::move(m_text); }
-
-private:
-    std::size_t m_cap;
-    std::string m_text;
-};
 
 // A private temporary folder, removed with everything in it.
 struct TempDir {
@@ -181,7 +165,7 @@ std::string RepositoryReader::dist_url(const common::manifest::AptSource& s)
 
 Result<std::string> RepositoryReader::fetch_small(const std::string& url)
 {
-    StringSink sink(64u << 20);
+    common::io::StringSink sink(64u << 20, "response of " + url);
     std::string effective = fetch::apply_mirrors(url, m_mirrors);
     if (auto r = m_fetcher.fetch(effective, sink); !r) return fail(r.error());
     return sink.take();

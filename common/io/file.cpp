@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <common/io/file.hpp>
+#include <common/io/string_stream.hpp>
 
 #include <common/util/failpoint.hpp>
 
@@ -229,16 +230,9 @@ Result<std::string> read_file(const std::filesystem::path& path, std::uint64_t m
     auto file = File::open_read(path.string());
     if (!file) return fail(file.error());
     // Read to the end rather than trusting st_size: /proc files report 0.
-    std::string out;
-    std::array<std::byte, 64 * 1024> buf;
-    for (;;) {
-        auto n = file->read(buf);
-        if (!n) return fail(n.error());
-        if (*n == 0) return out;
-        if (out.size() + *n > max_bytes)
-            return fail(Errc::invalid_argument, "read {}: over the limit of {} bytes", path.string(), max_bytes);
-        out.append(reinterpret_cast<const char*>(buf.data()), *n);
-    }
+    StringSink text(max_bytes, "read " + path.string());
+    TRY_VOID(copy(*file, text));
+    return text.take();
 }
 
 Result<void> make_dirs(const std::filesystem::path& dir)
