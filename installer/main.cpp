@@ -312,6 +312,7 @@ int main(int argc, char** argv)
     ::umask(022); // folders and files get exactly the modes asked for, whatever the operator's shell set
     try {
         // Reset works from the change log alone: a damaged bundle must not keep a node from being reset.
+        if (o.reset && !o.role.empty()) return fail_with({common::Errc::invalid_argument, "give --reset or --role, not both"});
         if (o.reset) return run_reset(o);
         std::error_code ec;
         // Name the real file in messages, not /proc/self/exe.
