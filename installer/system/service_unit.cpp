@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <installer/system/service_unit.hpp>
 
+#include <algorithm>
+#include <optional>
 #include <sstream>
 
 namespace installer::system {
