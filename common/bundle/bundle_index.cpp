@@ -49,6 +49,31 @@ Result<void> check_install_path(std::string_view path)
     return {};
 }
 
+namespace {
+
+json descriptor_json(const oci::Descriptor& d)
+{
+    return {{"media_type", d.media_type}, {"digest", d.digest.str()}, {"size", d.size}};
+}
+
+json image_json(const oci::LockedImage& image)
+{
+    json platforms = json::array();
+    for (const oci::ImagePlatform& p : image.platforms) {
+        json layers = json::array();
+        for (const oci::Descriptor& l : p.layers) layers.push_back(descriptor_json(l));
+        platforms.push_back({{"platform", p.platform.str()},
+                             {"manifest", descriptor_json(p.manifest)},
+                             {"config", descriptor_json(p.config)},
+                             {"layers", std::move(layers)}});
+    }
+    return {{"ref", image.ref},         {"name", image.name},     {"tag", image.tag},
+            {"top", descriptor_json(image.top)}, {"platforms", std::move(platforms)},
+            {"import", image.import},   {"airgap", image.airgap}, {"roles", image.roles}};
+}
+
+} // namespace
+
 std::string BundleIndex::to_json() const
 {
     json j;
@@ -90,6 +115,8 @@ std::string BundleIndex::to_json() const
                            {"size", d.blob.size}});
         j["debs"][target] = std::move(arr);
     }
+    j["images"] = json::array();
+    for (const oci::LockedImage& image : images) j["images"].push_back(image_json(image));
     if (signer_public_key) {
         digest::Digest fpr = digest::sha256_of(std::as_bytes(std::span(*signer_public_key)));
         std::string hex;
@@ -150,6 +177,49 @@ bool listed(const std::vector<store::BlobRef>& blobs, const store::BlobRef& want
     auto it = std::lower_bound(blobs.begin(), blobs.end(), want,
                                [](const store::BlobRef& a, const store::BlobRef& b) { return a.digest < b.digest; });
     return it != blobs.end() && it->digest == want.digest && it->size == want.size;
+}
+
+Result<oci::Descriptor> parse_descriptor(const json& j, const std::string& where, const std::vector<store::BlobRef>& blobs)
+{
+    auto ref = parse_blob(j, where);
+    if (!ref) return fail(ref.error());
+    if (!listed(blobs, *ref)) return fail(Errc::corrupt, "{}: blob {} is not in the blob list", where, ref->digest.str());
+    return oci::Descriptor{j.at("media_type").get<std::string>(), ref->digest, ref->size, std::nullopt};
+}
+
+Result<oci::LockedImage> parse_image(const json& j, const std::string& where, const std::vector<store::BlobRef>& blobs)
+{
+    oci::LockedImage image;
+    image.ref = j.at("ref").get<std::string>();
+    image.name = j.at("name").get<std::string>();
+    image.tag = j.at("tag").get<std::string>();
+    std::string here = fmt::format("{}[{}]", where, image.name);
+    auto top = parse_descriptor(j.at("top"), here + ".top", blobs);
+    if (!top) return fail(top.error());
+    image.top = std::move(*top);
+    for (const json& p : j.at("platforms")) {
+        oci::ImagePlatform ip;
+        auto platform = oci::Platform::parse(p.at("platform").get<std::string>());
+        if (!platform) return fail(Errc::corrupt, "{}: {}", here, platform.error().message);
+        ip.platform = *platform;
+        std::string pw = fmt::format("{}.{}", here, ip.platform.str());
+        auto manifest = parse_descriptor(p.at("manifest"), pw + ".manifest", blobs);
+        if (!manifest) return fail(manifest.error());
+        auto config = parse_descriptor(p.at("config"), pw + ".config", blobs);
+        if (!config) return fail(config.error());
+        ip.manifest = std::move(*manifest);
+        ip.config = std::move(*config);
+        for (const json& l : p.at("layers")) {
+            auto layer = parse_descriptor(l, pw + ".layers", blobs);
+            if (!layer) return fail(layer.error());
+            ip.layers.push_back(std::move(*layer));
+        }
+        image.platforms.push_back(std::move(ip));
+    }
+    image.import = j.value("import", false);
+    image.airgap = j.value("airgap", false);
+    image.roles = j.value("roles", std::vector<std::string>{});
+    return image;
 }
 
 Result<BundleIndex> parse_index(const json& j)
@@ -234,6 +304,14 @@ Result<BundleIndex> parse_index(const json& j)
                 if (!listed(idx.blobs, e.blob)) return fail(Errc::corrupt, "{}: blob {} is not in the blob list", where, e.blob.digest.str());
                 idx.debs[target].push_back(std::move(e));
             }
+        }
+    }
+    // "images" came after "debs": absent means none.
+    if (j.contains("images")) {
+        for (std::size_t i = 0; i < j.at("images").size(); ++i) {
+            auto image = parse_image(j.at("images")[i], fmt::format("images[{}]", i), idx.blobs);
+            if (!image) return fail(image.error());
+            idx.images.push_back(std::move(*image));
         }
     }
     return idx;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <common/oci/image_manifest.hpp>
 #include <common/store/blob_store.hpp>
 
 namespace common::bundle {
@@ -64,6 +65,7 @@ struct BundleIndex {
     std::map<std::string, RolePlan> roles;
     std::vector<FileEntry> files;
     std::map<std::string, std::vector<DebEntry>> debs; // target name ("debian-12") -> its .deb closure
+    std::vector<oci::LockedImage> images; // each image's index/manifests, configs and layers are blobs too
     std::vector<store::BlobRef> blobs; // every payload blob, sorted by digest, each once
     std::optional<std::array<std::uint8_t, 32>> signer_public_key; // raw Ed25519 key of a signed bundle
 
