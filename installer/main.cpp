@@ -31,6 +31,7 @@ struct Options {
     std::vector<std::string> only, skip, skip_checks;
     std::string from;
     std::string signer;
+    installer::phases::NodeOptions node;
     std::string resolve = "automatic"; // hidden: "walk" makes tests use the checked walk instead of openat2
 };
 
@@ -185,7 +186,7 @@ int run_install(const common::bundle::BundleFile& bf, const Options& o)
     installer::system::HostSystem sys(*root, nullptr, {paths->state});
     installer::engine::Logger log;
     installer::phases::Context ctx{bf, *index, bf.trailer().bundle_json_sha256.str(), o.role, *paths, log, sys,
-                                   {o.skip_checks.begin(), o.skip_checks.end()}};
+                                   {o.skip_checks.begin(), o.skip_checks.end()}, o.node};
 
     // 3. The plan, read-only: shown for --dry-run and before asking; otherwise made once, under the lock.
     if (o.dry_run || (!o.yes && ::isatty(STDIN_FILENO))) {
@@ -285,6 +286,12 @@ int main(int argc, char** argv)
     app.add_flag("--list", o.list, "list the bundle's files and blobs");
     app.add_option("--extract", o.extract, "verify, then unpack bundle.json and blobs/ into DIR (must be empty)")->type_name("DIR");
     app.add_option("--role", o.role, "install this node as master or worker")->type_name("ROLE");
+    app.add_option("--registry-listen", o.node.registry_listen, "where this node's registry serves the bundle's images ([IP]:PORT)")
+        ->capture_default_str()
+        ->type_name("ADDR");
+    app.add_option("--registry-peer", o.node.registry_peers,
+                   "another node's registry to pull from when this one cannot serve (the masters'; repeatable): http://IP:PORT")
+        ->type_name("URL");
     app.add_flag("--reset", o.reset, "undo every change the installer made on this node (files, folders, services), last first");
     app.add_option("--root", o.root, "install into this target root instead of /")->type_name("DIR")->capture_default_str();
     app.add_flag("--dry-run", o.dry_run, "print the plan (what is done, what is to do) and change nothing");

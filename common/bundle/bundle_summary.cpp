@@ -26,6 +26,8 @@ std::string describe(const BundleFile& file, const BundleIndex& index)
         line("role:", fmt::format("{}: {} (min {} CPU, {} GB memory, {} GB disk)", role, fmt::join(plan.phases, " -> "),
                                   plan.minima.cpus, plan.minima.memory_gb, plan.minima.disk_gb));
     line("files:", std::to_string(index.files.size()));
+    for (const auto& [target, debs] : index.debs) line("debs:", fmt::format("{} for {}", debs.size(), target));
+    line("images:", std::to_string(index.images.size()));
     line("blobs:", fmt::format("{} ({})", index.blobs.size(), human_bytes(index.total_blob_bytes())));
     return out;
 }
@@ -36,6 +38,19 @@ std::string list_artifacts(const BundleIndex& index)
     for (const FileEntry& f : index.files)
         out += fmt::format("file  {:<20} {:<36} {:04o} {:>10}  {}  roles: {}\n", f.name, f.install, f.mode,
                            human_bytes(f.blob.size), f.blob.digest.str(), f.roles.empty() ? "all" : fmt::format("{}", fmt::join(f.roles, ",")));
+    for (const auto& [target, debs] : index.debs)
+        for (const DebEntry& d : debs)
+            out += fmt::format("deb   {:<20} {:<36} {:>10}  {}  target: {}\n", d.name, d.version, human_bytes(d.blob.size), d.blob.digest.str(), target);
+    for (const oci::LockedImage& image : index.images) {
+        std::uint64_t bytes = 0;
+        for (const oci::Descriptor& d : image.blobs()) bytes += d.size;
+        std::vector<std::string> platforms, uses;
+        for (const oci::ImagePlatform& p : image.platforms) platforms.push_back(p.platform.str());
+        if (image.import) uses.push_back("import");
+        if (image.airgap) uses.push_back("airgap");
+        out += fmt::format("image {}{} {:>10}  {}  platforms: {}{}\n", image.name, image.tag.empty() ? "" : ":" + image.tag, human_bytes(bytes),
+                           image.top.digest.str(), fmt::join(platforms, ","), uses.empty() ? "" : fmt::format("  ({})", fmt::join(uses, ", ")));
+    }
     for (const store::BlobRef& b : index.blobs) out += fmt::format("blob  {}  {}\n", b.digest.str(), b.size);
     return out;
 }

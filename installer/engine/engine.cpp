@@ -2,6 +2,8 @@
 #include <installer/engine/engine.hpp>
 
 #include <installer/phases/binaries_phase.hpp>
+#include <installer/phases/images_phase.hpp>
+#include <installer/phases/registry_phase.hpp>
 #include <installer/phases/preflight.hpp>
 #include <installer/phases/store_phase.hpp>
 
@@ -77,6 +79,9 @@ Result<std::unique_ptr<phases::Phase>> make_phase(std::string_view name)
         {"preflight", &phases::make_preflight_phase},
         {"store", &phases::make_store_phase},
         {"binaries", &phases::make_binaries_phase},
+        {"registry", &phases::make_registry_phase},
+        {"images", &phases::make_images_phase},
+        {"import", &phases::make_import_phase},
     };
     const PhaseInfo* info = common::bundle::find_phase(name);
     if (!info) return fail(Errc::not_found, "phase '{}' is not known to this installer", name);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <set>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,12 @@ namespace installer::phases {
 
 using common::Result;
 
+// Settings of this node that do not come from the bundle (command line, later cluster.yaml).
+struct NodeOptions {
+    std::string registry_listen = ":5000";   // where this node's registry listens
+    std::vector<std::string> registry_peers; // other registries to fall back to, in order (the masters'): http://IP:PORT
+};
+
 // What every phase may use. The bundle file's digests were checked before any phase runs. A phase
 // touches the node only through `sys` (node paths, resolved in the root, journaled for undo).
 struct Context {
@@ -26,6 +33,7 @@ struct Context {
     engine::Logger& log;
     system::System& sys;
     std::set<std::string> skip_checks; // preflight check ids the operator skipped
+    NodeOptions options{};
 };
 
 // One ordered install step. Phases are idempotent: satisfied() looks at the node and says whether the

@@ -14,7 +14,7 @@ using common::fail;
 
 namespace {
 
-constexpr std::string_view k_ops[] = {"create", "replace", "remove", "mkdir", "start"};
+constexpr std::string_view k_ops[] = {"create", "replace", "remove", "mkdir", "start", "tree"};
 
 } // namespace
 

@@ -7,7 +7,8 @@
 //   {"undone":8}
 // ops: create (a file or link that did not exist), replace / remove (the previous entry is kept as
 // <state>/backups/<seq>, a hard link where the filesystem allows, else a copy with mode and owner),
-// mkdir (a folder that did not exist), start (a service). Paths are node paths after resolution in the
+// mkdir (a folder that did not exist), start (a service), tree (a folder the installer owns whole: undo
+// removes it with everything in it). Paths are node paths after resolution in the
 // root, so an undo acts on the very entry that was changed.
 #pragma once
 
@@ -21,7 +22,7 @@
 
 namespace installer::system {
 
-enum class ChangeOp { create, replace, remove, mkdir, start };
+enum class ChangeOp { create, replace, remove, mkdir, start, tree };
 
 std::string_view to_string(ChangeOp op);
 

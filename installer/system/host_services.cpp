@@ -263,6 +263,12 @@ bool alive(pid_t pid, const std::string& start)
 
 } // namespace
 
+std::string HostSystem::service_log(std::string_view name) const
+{
+    if (m_services == ServiceMode::plain) return (m_options.state / "services" / (std::string(name) + ".log")).string();
+    return fmt::format("journalctl -u {}", name);
+}
+
 Result<bool> HostSystem::plain_active(std::string_view name)
 {
     auto pid = read_pid_file(pid_file(m_options.state, name));

@@ -2,6 +2,7 @@
 // HostSystem: reads and changes of files, folders and links under the root, and their undo.
 // (Commands and services: host_services.cpp.)
 #include <installer/system/host_system.hpp>
+#include <installer/system/host_files.hpp>
 
 #include <common/io/string_stream.hpp>
 #include <common/io/verifying_stream.hpp>
@@ -22,9 +23,8 @@ using common::Errc;
 using common::fail;
 using common::io::File;
 
-namespace {
+namespace detail {
 
-// ".<name>.tmp-XXXXXX", as common::io::create_temp_beside names them, so leftovers are recognised.
 std::string temp_name(const std::string& name)
 {
     static constexpr char k_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -36,7 +36,6 @@ std::string temp_name(const std::string& name)
     return out;
 }
 
-// Removes what a killed run left beside `name` (".<name>.tmp-XXXXXX"); the node lock is held.
 void remove_stale_temps(const Folder& dir, const std::string& name)
 {
     int fd = ::openat(dir.fd.fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -78,8 +77,16 @@ Result<FileInfo> info_of(int dir, const std::string& name, const std::string& wh
     info.size = static_cast<std::uint64_t>(st.st_size);
     info.uid = st.st_uid;
     info.gid = st.st_gid;
+    info.dev = st.st_dev;
+    info.ino = st.st_ino;
     return info;
 }
+
+} // namespace detail
+
+using namespace detail;
+
+namespace {
 
 // Copies a file or link (with mode, owner and times) from one folder to another under a temp name, then
 // renames it into place: the fallback when a hard link or rename cannot cross filesystems.
@@ -238,6 +245,15 @@ Result<void> HostSystem::write_file(std::string_view path, std::string_view cont
     return replace_file(path, options, [&](File& f) { return f.write(std::as_bytes(std::span(content.data(), content.size()))); });
 }
 
+Result<void> HostSystem::write_from(std::string_view path, common::io::Source& data, const FileOptions& options)
+{
+    return replace_file(path, options, [&](File& f) -> Result<void> {
+        auto copied = common::io::copy(data, f);
+        if (!copied) return fail(copied.error());
+        return {};
+    });
+}
+
 Result<void> HostSystem::install_blob(std::string_view path, const common::store::BlobStore& store, const common::store::BlobRef& blob,
                                       const FileOptions& options)
 {
@@ -314,6 +330,7 @@ Result<UndoReport> HostSystem::undo_all()
 Result<void> HostSystem::undo(const Change& c, UndoReport& report)
 {
     if (c.op == ChangeOp::start) return stop_service(c.path);
+    if (c.op == ChangeOp::tree) return remove_tree(c.path);
     auto parent = m_root.open_parent(c.path, Create::no);
     if (!parent) {
         // The folder is gone, and with it what was created in it; a backup has nowhere to go back to.
@@ -337,7 +354,8 @@ Result<void> HostSystem::undo(const Change& c, UndoReport& report)
     case ChangeOp::remove:
         remove_stale_temps(parent->dir, parent->name);
         return restore_backup(c);
-    case ChangeOp::start: break;
+    case ChangeOp::start:
+    case ChangeOp::tree: break;
     }
     return {};
 }

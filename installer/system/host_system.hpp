@@ -37,12 +37,15 @@ public:
     Result<void> make_dir(std::string_view path, unsigned mode) override;
     Result<void> symlink(std::string_view target, std::string_view path) override;
     Result<void> hard_link(std::string_view existing, std::string_view path) override;
+    Result<void> write_from(std::string_view path, common::io::Source& data, const FileOptions& options) override;
     Result<void> remove(std::string_view path) override;
+    Result<std::size_t> seed_tree(std::string_view dir, const std::vector<TreeEntry>& entries) override;
     Result<CommandResult> run(const Command& command) override;
     Result<void> install_service(const ServiceSpec& spec) override;
     Result<void> start_service(std::string_view name) override;
     Result<void> stop_service(std::string_view name) override;
     Result<bool> service_active(std::string_view name) override;
+    std::string service_log(std::string_view name) const override;
     Result<UndoReport> undo_all() override;
 
     ServiceMode service_mode() const { return m_services; }
@@ -64,6 +67,8 @@ private:
     Result<void> replace_file(std::string_view path, const FileOptions& options, const Fill& fill);
     Result<void> undo(const Change& change, UndoReport& report);
     Result<void> restore_backup(const Change& change);
+    // Removes a tree the installer owns (undo of seed_tree), never following a link inside it.
+    Result<void> remove_tree(const std::string& path);
     // Plain services.
     Result<void> start_plain(std::string_view name);
     Result<void> stop_plain(std::string_view name);

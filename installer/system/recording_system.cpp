@@ -42,6 +42,18 @@ Result<void> RecordingSystem::hard_link(std::string_view existing, std::string_v
     return m_files.hard_link(existing, path);
 }
 
+Result<void> RecordingSystem::write_from(std::string_view path, common::io::Source& data, const FileOptions& o)
+{
+    m_actions.push_back(fmt::format("write_from {} {:04o}", path, o.mode));
+    return m_files.write_from(path, data, o);
+}
+
+Result<std::size_t> RecordingSystem::seed_tree(std::string_view dir, const std::vector<TreeEntry>& entries)
+{
+    m_actions.push_back(fmt::format("seed_tree {} ({} entries)", dir, entries.size()));
+    return m_files.seed_tree(dir, entries);
+}
+
 Result<void> RecordingSystem::remove(std::string_view path)
 {
     m_actions.push_back(fmt::format("remove {}", path));

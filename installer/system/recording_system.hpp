@@ -34,12 +34,15 @@ public:
     Result<void> make_dir(std::string_view path, unsigned mode) override;
     Result<void> symlink(std::string_view target, std::string_view path) override;
     Result<void> hard_link(std::string_view existing, std::string_view path) override;
+    Result<void> write_from(std::string_view path, common::io::Source& data, const FileOptions& options) override;
     Result<void> remove(std::string_view path) override;
+    Result<std::size_t> seed_tree(std::string_view dir, const std::vector<TreeEntry>& entries) override;
     Result<CommandResult> run(const Command& command) override;
     Result<void> install_service(const ServiceSpec& spec) override;
     Result<void> start_service(std::string_view name) override;
     Result<void> stop_service(std::string_view name) override;
     Result<bool> service_active(std::string_view name) override { return m_active.contains(std::string(name)); }
+    std::string service_log(std::string_view name) const override { return fmt::format("(recorded service {})", name); }
     Result<UndoReport> undo_all() override;
 
 private:

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <common/digest/sha256.hpp>
+#include <common/io/stream.hpp>
 #include <common/store/blob_store.hpp>
 
 namespace installer::system {
@@ -37,6 +38,15 @@ struct FileInfo {
     std::uint64_t size = 0;
     uid_t uid = 0;
     gid_t gid = 0;
+    dev_t dev = 0; // with ino: the same file (a hard link of it) has the same pair
+    ino_t ino = 0;
+};
+
+// One entry of a tree the installer owns (seed_tree): a hard link to an existing file, or a small file.
+struct TreeEntry {
+    std::string path;      // relative to the tree, "/"-separated, plain names only
+    std::string link_from; // node path of the file to hard-link (a store blob); empty: write `content`
+    std::string content;
 };
 
 enum class InRoot { yes, no };
@@ -82,6 +92,8 @@ public:
     // Changes, each atomic (a temp file beside the target, fsynced, renamed, the folder fsynced) and
     // journaled before it happens. Missing folders are created (0755) and journaled too.
     virtual Result<void> write_file(std::string_view path, std::string_view content, const FileOptions& options) = 0;
+    // Writes what `data` gives (streamed; the source may check digests and fail mid-way, leaving path as it was).
+    virtual Result<void> write_from(std::string_view path, common::io::Source& data, const FileOptions& options) = 0;
     // Copies a store blob to path, checking its size and digest on the way (digest_mismatch/size_mismatch
     // name the stored blob).
     virtual Result<void> install_blob(std::string_view path, const common::store::BlobStore& store,
@@ -92,6 +104,11 @@ public:
     virtual Result<void> hard_link(std::string_view existing, std::string_view path) = 0;
     // Removes a file or link (kept as a backup for undo); a missing one is not an error.
     virtual Result<void> remove(std::string_view path) = 0;
+    // Fills a folder the installer owns whole (journaled once, when it is created; undo removes it with
+    // all it holds): each entry hard-linked or written unless already so; returns how many changed. The
+    // entries are not journaled one by one, and are made durable together: thousands of links in
+    // milliseconds. Refuses a link inside the tree.
+    virtual Result<std::size_t> seed_tree(std::string_view dir, const std::vector<TreeEntry>& entries) = 0;
 
     // Runs a command to its end; failed_precondition when it outlives its timeout. A non-zero exit is a
     // result, not an error.
@@ -102,6 +119,8 @@ public:
     virtual Result<void> start_service(std::string_view name) = 0;
     virtual Result<void> stop_service(std::string_view name) = 0;
     virtual Result<bool> service_active(std::string_view name) = 0;
+    // Where an operator reads a service's output: its log file, or how to ask journalctl.
+    virtual std::string service_log(std::string_view name) const = 0;
 
     // Undoes every change in the change log not yet undone, last first (what `reset` does). Idempotent:
     // after a crash during an undo, running it again finishes it.

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <installer/phases/registry_phase.hpp>
+
+#include <installer/phases/registry_layout.hpp>
+#include <installer/system/http_probe.hpp>
+#include <installer/system/service_unit.hpp>
+
+#include <common/util/failpoint.hpp>
+
+#include <chrono>
+#include <thread>
+
+namespace installer::phases {
+
+namespace {
+
+using common::Errc;
+using common::fail;
+using namespace std::chrono_literals;
+
+constexpr auto k_ready_timeout = 60s;
+
+std::string store_node_path() { return std::string(node::NodePaths::k_state) + "/store"; }
+
+system::ServiceSpec registry_service()
+{
+    return {std::string(k_registry_service), "platform-installer: the bundle's images, read-only",
+            {std::string(k_registry_binary), "serve", std::string(k_registry_config)}, {}};
+}
+
+// Every file the phase writes besides the tree, with its content.
+Result<std::vector<std::pair<std::string, std::string>>> config_files(const Context& ctx)
+{
+    auto endpoints = mirror_endpoints(ctx.options.registry_listen, ctx.options.registry_peers);
+    if (!endpoints) return fail(endpoints.error());
+    std::vector<std::string> hosts = image_hosts(ctx.index.images);
+    std::vector<std::pair<std::string, std::string>> files{
+        {std::string(k_registry_config), registry_config(ctx.options.registry_listen)},
+        {std::string(k_k3s_registries), k3s_registries(hosts, *endpoints)},
+        {fmt::format("{}/_default/hosts.toml", k_containerd_certs), containerd_hosts("_default", *endpoints)},
+    };
+    for (const std::string& h : hosts) files.emplace_back(fmt::format("{}/{}/hosts.toml", k_containerd_certs, h), containerd_hosts(h, *endpoints));
+    return files;
+}
+
+// True when every tree entry is in place: links share the store blob's inode, link files hold their digest.
+Result<bool> tree_in_place(system::System& sys, const std::vector<system::TreeEntry>& entries)
+{
+    for (const system::TreeEntry& e : entries) {
+        std::string path = fmt::format("{}/{}", k_registry_root, e.path);
+        auto have = sys.stat(path);
+        if (!have) return fail(have.error());
+        if (have->kind != system::FileKind::regular) return false;
+        if (!e.link_from.empty()) {
+            auto want = sys.stat(e.link_from);
+            if (!want) return fail(want.error());
+            if (want->kind != system::FileKind::regular || have->dev != want->dev || have->ino != want->ino) return false;
+        } else if (have->size != e.content.size() || sys.read_file(path, e.content.size() + 1).value_or("") != e.content) {
+            return false;
+        }
+    }
+    return true;
+}
+
+Result<bool> file_holds(system::System& sys, const std::string& path, const std::string& content)
+{
+    auto have = sys.stat(path);
+    if (!have) return fail(have.error());
+    if (have->kind != system::FileKind::regular || have->size != content.size()) return false;
+    auto text = sys.read_file(path, content.size() + 1);
+    if (!text) return fail(text.error());
+    return *text == content;
+}
+
+std::string ready_url(const Context& ctx)
+{
+    auto endpoints = mirror_endpoints(ctx.options.registry_listen, {});
+    return (endpoints ? endpoints->front() : std::string("http://127.0.0.1:5000")) + "/v2/";
+}
+
+bool answers(const Context& ctx)
+{
+    auto status = system::http_status(ready_url(ctx), 2s);
+    return status && *status == 200;
+}
+
+class RegistryPhase : public Phase {
+public:
+    using Phase::Phase;
+
+    Result<bool> satisfied(Context& ctx) const override
+    {
+        if (ctx.index.images.empty()) return true;
+        auto entries = registry_tree(ctx.index.images, store_node_path());
+        if (!entries) return fail(entries.error());
+        auto tree = tree_in_place(ctx.sys, *entries);
+        if (!tree || !*tree) return tree;
+        auto files = config_files(ctx);
+        if (!files) return fail(files.error());
+        std::vector<std::pair<std::string, std::string>> all = *files;
+        all.emplace_back(system::unit_path(k_registry_service), system::render_unit(registry_service()));
+        for (const auto& [path, content] : all) {
+            auto ok = file_holds(ctx.sys, path, content);
+            if (!ok || !*ok) return ok;
+        }
+        auto active = ctx.sys.service_active(k_registry_service);
+        if (!active || !*active) return active;
+        return answers(ctx);
+    }
+
+    Result<void> apply(Context& ctx) override
+    {
+        if (ctx.index.images.empty()) {
+            ctx.log.info("  no images in this bundle: nothing to serve");
+            return {};
+        }
+        auto binary = ctx.sys.stat(k_registry_binary);
+        if (!binary) return fail(binary.error());
+        if (binary->kind != system::FileKind::regular || (binary->mode & 0111) == 0)
+            return fail(Errc::failed_precondition,
+                        "{} is not installed: a bundle with images carries the registry binary there (the binaries phase "
+                        "installs it; run it first)",
+                        k_registry_binary);
+        // 1. The storage tree: hard links to the store (never a copy), and the small link files.
+        auto entries = registry_tree(ctx.index.images, store_node_path());
+        if (!entries) return fail(entries.error());
+        auto changed = ctx.sys.seed_tree(k_registry_root, *entries);
+        if (!changed) return fail(changed.error());
+        ctx.log.info("  {} images, {} entries in {} ({} changed)", ctx.index.images.size(), entries->size(), k_registry_root, *changed);
+        common::failpoint("registry.seeded");
+        // 2. Config, unit, and the mirror configuration of k3s and containerd.
+        auto files = config_files(ctx);
+        if (!files) return fail(files.error());
+        bool config_changed = false;
+        for (const auto& [path, content] : *files) {
+            auto holds = file_holds(ctx.sys, path, content);
+            if (!holds) return fail(holds.error());
+            if (*holds) continue;
+            TRY_VOID(ctx.sys.write_file(path, content, {0644, {}, {}}));
+            config_changed |= path == k_registry_config;
+        }
+        TRY_VOID(ctx.sys.install_service(registry_service()));
+        // 3. Running, with the config it was given; ready once /v2/ answers.
+        auto active = ctx.sys.service_active(k_registry_service);
+        if (!active) return fail(active.error());
+        if (*active && config_changed) TRY_VOID(ctx.sys.stop_service(k_registry_service));
+        TRY_VOID(ctx.sys.start_service(k_registry_service));
+        auto deadline = std::chrono::steady_clock::now() + k_ready_timeout;
+        while (!answers(ctx)) {
+            if (std::chrono::steady_clock::now() > deadline)
+                return fail(Errc::failed_precondition, "the registry did not answer at {} within {} s; its log: {}", ready_url(ctx),
+                            k_ready_timeout.count(), ctx.sys.service_log(k_registry_service));
+            std::this_thread::sleep_for(100ms);
+        }
+        ctx.log.info("  serving at {}", ready_url(ctx));
+        return {};
+    }
+};
+
+} // namespace
+
+std::unique_ptr<Phase> make_registry_phase(const common::bundle::PhaseInfo& info) { return std::make_unique<RegistryPhase>(info); }
+
+} // namespace installer::phases

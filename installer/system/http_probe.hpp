@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <chrono>
+#include <string_view>
+
+#include <common/util/error.hpp>
+
+namespace installer::system {
+
+// GET of an http:// URL whose host is an IP literal ("http://127.0.0.1:5000/v2/", "http://[::1]:5000/"):
+// the response's status code. The installer is linked statically and never resolves a host name, so a
+// name is refused (invalid_argument); network when nothing answers within the timeout.
+common::Result<int> http_status(std::string_view url, std::chrono::milliseconds timeout);
+
+} // namespace installer::system
