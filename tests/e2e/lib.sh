@@ -12,8 +12,10 @@ export SOURCE_DATE_EPOCH=1700000000
 
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/pi-e2e.XXXXXX")
 _PIDS=()
+_HOOKS=() # functions run first at exit (lib_node.sh: stop services, remove namespaces)
 _cleanup() {
-    local rc=$?
+    local rc=$? h
+    for h in "${_HOOKS[@]}"; do "$h" || true; done
     for p in "${_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
     if [ "$rc" -eq 0 ] || [ "$rc" -eq 125 ]; then rm -rf "$SCRATCH"; else echo "scratch kept: $SCRATCH" >&2; fi
     exit "$rc"
