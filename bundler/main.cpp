@@ -3,6 +3,8 @@
 #include <bundler/build/builder.hpp>
 #include <bundler/apt/closure.hpp>
 #include <bundler/build/locker.hpp>
+#include <bundler/build/oci_export.hpp>
+#include <bundler/registry/auth.hpp>
 #include <common/bundle/bundle_file.hpp>
 #include <common/bundle/bundle_summary.hpp>
 #include <common/bundle/signature.hpp>
@@ -54,6 +56,20 @@ Result<std::vector<bundler::fetch::Mirror>> parse_mirrors(const std::vector<std:
         out.push_back(*m);
     }
     return out;
+}
+
+// Registry options from the command line: credentials from the Docker config, then --registry-auth
+// (which wins for the same host), registry mirrors and the parallel transfer count.
+Result<bundler::registry::RegistryOptions> registry_options(const std::vector<std::string>& auth_specs,
+                                                             const std::vector<bundler::fetch::Mirror>& mirrors, unsigned jobs)
+{
+    bundler::registry::RegistryOptions o;
+    o.mirrors = mirrors;
+    o.jobs = jobs;
+    if (auto loaded = bundler::registry::load_docker_config(o.credentials); !loaded) return common::fail(loaded.error());
+    for (const std::string& spec : auth_specs)
+        if (auto added = bundler::registry::add_registry_auth(spec, o.credentials); !added) return common::fail(added.error());
+    return o;
 }
 
 int report(const common::Error& e)
@@ -156,18 +172,28 @@ int main(int argc, char** argv)
                  "  bundler resolve --target T PKG.. print the .deb closure lock would pin for a target\n"
                  "  bundler build --profile NAME     build dist/platform-installer-NAME.run and its .sha256\n"
                  "  bundler verify FILE              check every digest (and the signature) of a .run file\n"
-                 "  bundler inspect FILE             show what a .run file holds"};
+                 "  bundler inspect FILE             show what a .run file holds\n"
+                 "  bundler export --oci DIR FILE    write the images of a .run file as an OCI image layout"};
     app.require_subcommand(1);
 
     std::string profile;
     fs::path workdir = ".";
     fs::path cache = default_cache();
-    std::vector<std::string> mirror_specs;
+    std::vector<std::string> mirror_specs, registry_auth;
+    unsigned jobs = 4;
     auto add_common = [&](CLI::App* sub) {
         sub->add_option("--profile", profile, "profile name (manifests/profiles/NAME.yaml)")->required();
         sub->add_option("--workdir", workdir, "folder holding manifests/ and the *.lock files")->capture_default_str();
         sub->add_option("--cache", cache, "download cache (content-addressed)")->capture_default_str();
-        sub->add_option("--mirror", mirror_specs, "FROM=TO: fetch URLs of host/prefix FROM from TO instead (repeatable)")->allow_extra_args(false);
+        sub->add_option("--mirror", mirror_specs,
+                        "FROM=TO: fetch URLs of host/prefix FROM, or images of registry FROM (docker.io), from TO instead (repeatable)")
+            ->allow_extra_args(false);
+        sub->add_option("--registry-auth", registry_auth,
+                        "HOST=USER:PASSWORD_FILE: credentials for registry HOST, the password read from the file "
+                        "(repeatable; besides $DOCKER_CONFIG/config.json or ~/.docker/config.json 'auths')")
+            ->allow_extra_args(false)
+            ->type_name("HOST=USER:FILE");
+        sub->add_option("--jobs,-j", jobs, "parallel registry transfers")->capture_default_str()->check(CLI::Range(1, 64));
     };
 
     CLI::App* build = app.add_subcommand("build", "build platform-installer-PROFILE.run from the pins");
@@ -183,11 +209,11 @@ int main(int argc, char** argv)
     build->add_option("--sign-key", sign_key, "sign with this Ed25519 private key (PEM; openssl genpkey -algorithm ed25519)")
         ->type_name("FILE");
 
-    CLI::App* lock = app.add_subcommand("lock", "pin the profile's binaries and files in binaries.lock");
+    CLI::App* lock = app.add_subcommand("lock", "pin the profile's binaries, files, .deb closures and images (*.lock)");
     add_common(lock);
     bool check_only = false, update = false, lock_recommends = false;
-    lock->add_flag("--check", check_only, "only report whether binaries.lock and debs.lock agree with the manifests (offline)");
-    lock->add_flag("--update", update, "re-fetch and re-pin entries that are already pinned (re-resolve .deb closures)");
+    lock->add_flag("--check", check_only, "only report whether binaries.lock, debs.lock and images.lock agree with the manifests (offline)");
+    lock->add_flag("--update", update, "re-fetch and re-pin entries that are already pinned (re-resolve .deb closures and image tags)");
     lock->add_flag("--recommends", lock_recommends, ".deb closures follow Recommends too");
 
     CLI::App* resolve = app.add_subcommand("resolve", "print the .deb closure of packages for a target (what lock would pin)");
@@ -213,6 +239,11 @@ int main(int argc, char** argv)
     CLI::App* inspect = app.add_subcommand("inspect", "show what a .run file holds");
     inspect->add_option("FILE", file, "the .run file")->required();
     inspect->add_flag("--json", as_json, "print bundle.json and the trailer as JSON");
+    CLI::App* export_cmd = app.add_subcommand("export", "write the images a .run file holds as an OCI image layout (offline; "
+                                                        "every byte checked): skopeo copy oci:DIR:NAME:TAG reads it");
+    fs::path oci_dir;
+    export_cmd->add_option("--oci", oci_dir, "the layout folder to write (absent or empty)")->required();
+    export_cmd->add_option("FILE", file, "the .run file")->required();
 
     try {
         app.parse(argc, argv);
@@ -223,27 +254,37 @@ int main(int argc, char** argv)
     try {
         if (verify->parsed()) return run_verify(file, as_json, signer);
         if (inspect->parsed()) return run_inspect(file, as_json);
+        if (export_cmd->parsed()) {
+            auto r = bundler::build::export_oci(file, oci_dir);
+            if (!r) return report(r.error());
+            fmt::print("exported {} images ({} blobs, {}) to {}\n", r->images, r->blobs, common::human_bytes(r->bytes), oci_dir.string());
+            return 0;
+        }
         auto mirrors = parse_mirrors(mirror_specs);
         if (!mirrors) return report(mirrors.error());
         bundler::fetch::CurlFetcher fetcher;
         if (resolve->parsed()) return run_resolve(workdir, target, packages, with_recommends, print_base, cache, *mirrors, fetcher);
+        auto registry = registry_options(registry_auth, *mirrors, jobs);
+        if (!registry) return report(registry.error());
         if (lock->parsed()) {
-            auto r = bundler::build::lock({profile, workdir, cache, *mirrors, check_only, update, lock_recommends}, fetcher);
+            auto r = bundler::build::lock({profile, workdir, cache, *mirrors, check_only, update, lock_recommends, *registry}, fetcher);
             if (!r) return report(r.error());
             if (check_only)
-                fmt::print("the locks agree with profile {} ({} binaries, {} .deb targets)\n", profile, r->unchanged,
-                           r->targets_unchanged);
+                fmt::print("the locks agree with profile {} ({} binaries, {} .deb targets, {} images)\n", profile, r->unchanged,
+                           r->targets_unchanged, r->images_unchanged);
             else {
                 fmt::print("binaries.lock: {} pinned, {} already pinned\n", r->pinned, r->unchanged);
                 if (r->targets_resolved + r->targets_unchanged > 0)
                     fmt::print("debs.lock: {} targets resolved ({} packages), {} unchanged\n", r->targets_resolved,
                                r->debs_pinned, r->targets_unchanged);
+                if (r->images_pinned + r->images_unchanged > 0)
+                    fmt::print("images.lock: {} images pinned, {} already pinned\n", r->images_pinned, r->images_unchanged);
             }
             return 0;
         }
         auto epoch = source_date_epoch();
         if (!epoch) return report(epoch.error());
-        bundler::build::BuildOptions o{profile, workdir, output, cache, installer, *mirrors, *epoch, level, threads, sign_key};
+        bundler::build::BuildOptions o{profile, workdir, output, cache, installer, *mirrors, *epoch, level, threads, sign_key, *registry};
         auto r = bundler::build::build(o, fetcher);
         if (!r) return report(r.error());
         fmt::print("built {} ({}, {} blobs)\nsha256 {}\n", r->output.string(), common::human_bytes(r->file_size), r->blobs,

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <bundler/build/builder.hpp>
 
+#include <bundler/registry/image_fetcher.hpp>
+#include <bundler/registry/image_resolver.hpp>
 #include <common/bundle/bundle_writer.hpp>
 #include <common/manifest/target.hpp>
 #include <common/io/file.hpp>
@@ -39,9 +41,52 @@ struct TempGuard {
 
 } // namespace
 
+Result<std::vector<common::oci::LockedImage>> plan_images(const common::manifest::Manifests& manifests,
+                                                          const common::manifest::ImagesLock& images)
+{
+    const common::manifest::Profile& p = manifests.profile;
+    std::vector<common::oci::Platform> want = registry::image_platforms(p.platforms);
+    std::vector<common::oci::LockedImage> out;
+    for (const common::manifest::ImageSpec& spec : manifests.requested_images()) {
+        const common::oci::LockedImage* pin = images.find(spec.ref);
+        std::string rerun = fmt::format("run `bundler lock --profile {}`", p.name);
+        if (!pin)
+            return fail(Errc::failed_precondition, "{}: image {} is not pinned in images.lock; {}", spec.where, spec.ref, rerun);
+        if (pin->name != spec.reference.name() || (spec.reference.digest && *spec.reference.digest != pin->top.digest))
+            return fail(Errc::failed_precondition, "{}: image {}: images.lock pins {}@{}, which is not what the reference names; {}",
+                        spec.where, spec.ref, pin->name, pin->top.digest.str(), rerun);
+        common::oci::LockedImage image = *pin;
+        image.platforms.clear();
+        for (const common::oci::Platform& w : want) {
+            const common::oci::ImagePlatform* found = common::manifest::find_platform(*pin, w);
+            if (!found) {
+                std::vector<std::string> has;
+                for (const common::oci::ImagePlatform& ip : pin->platforms) has.push_back(ip.platform.str());
+                return fail(Errc::failed_precondition, "{}: image {} is pinned in images.lock for {} but profile {} needs {}; {}",
+                            spec.where, spec.ref, fmt::join(has, ", "), p.name, w.str(), rerun);
+            }
+            if (std::none_of(image.platforms.begin(), image.platforms.end(),
+                             [&](const common::oci::ImagePlatform& ip) { return ip.manifest.digest == found->manifest.digest; }))
+                image.platforms.push_back(*found);
+        }
+        image.import = spec.import;
+        image.airgap = spec.airgap;
+        image.roles = spec.roles;
+        out.push_back(std::move(image));
+    }
+    return out;
+}
+
 Result<bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manifests,
                                         const common::manifest::BinariesLock& lock, const common::manifest::DebsLock& debs,
                                         std::int64_t created)
+{
+    return plan_bundle(manifests, lock, debs, common::manifest::ImagesLock{}, created);
+}
+
+Result<bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manifests,
+                                        const common::manifest::BinariesLock& lock, const common::manifest::DebsLock& debs,
+                                        const common::manifest::ImagesLock& images, std::int64_t created)
 {
     const common::manifest::Profile& p = manifests.profile;
     bundle::BundleIndex idx;
@@ -95,6 +140,11 @@ Result<bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manif
             blobs.emplace(d.blob.digest, d.blob);
         }
     }
+    auto planned = plan_images(manifests, images);
+    if (!planned) return fail(planned.error());
+    for (const common::oci::LockedImage& image : *planned)
+        for (const common::oci::Descriptor& d : image.blobs()) blobs.emplace(d.digest, store::BlobRef{d.digest, d.size});
+    idx.images = std::move(*planned);
     for (const auto& [d, ref] : blobs) idx.blobs.push_back(ref);
     return idx;
 }
@@ -116,7 +166,9 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
     if (!lock) return fail(lock.error());
     auto debs = common::manifest::DebsLock::load(o.workdir / "debs.lock");
     if (!debs) return fail(debs.error());
-    auto index = plan_bundle(*manifests, *lock, *debs, o.source_date_epoch);
+    auto images = common::manifest::ImagesLock::load(o.workdir / "images.lock");
+    if (!images) return fail(images.error());
+    auto index = plan_bundle(*manifests, *lock, *debs, *images, o.source_date_epoch);
     if (!index) return fail(index.error());
     std::size_t blobs = index->blobs.size();
 
@@ -125,17 +177,24 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
     if (!cache) return fail(cache.error().wrap("open cache"));
     // Partial downloads of killed runs (never those of a bundler still running: they hold an flock).
     if (auto removed = cache->remove_stale_ingests(); !removed) return fail(removed.error());
-    std::set<std::string> fetched;
+    // De-duplicated by digest, not by URL: the same bytes under two URLs are fetched once.
+    std::set<digest::Digest> fetched;
     for (const bundle::FileEntry& f : index->files) {
-        if (!fetched.insert(f.url).second) continue;
+        if (!fetched.insert(f.blob.digest).second) continue;
         TRY_VOID(fetch_pinned(fetcher, *cache, f.url, o.mirrors, f.blob));
     }
     for (const auto& [target, list] : index->debs) {
         const common::manifest::TargetPins* pins = debs->find(target);
         for (const common::manifest::DebPin& d : pins->packages) {
-            if (!fetched.insert(d.url()).second) continue;
+            if (!fetched.insert(d.blob.digest).second) continue;
             TRY_VOID(fetch_pinned(fetcher, *cache, d.url(), o.mirrors, d.blob));
         }
+    }
+    // Images by digest only (never a tag), each blob once, in parallel.
+    if (!index->images.empty()) {
+        registry::RegistryClient client(o.registry);
+        auto got = registry::fetch_images(client, index->images, *cache);
+        if (!got) return fail(got.error());
     }
 
     // 3. The .run file (common/bundle writes the format: installer, payload, trailer), to a temp file.

@@ -7,9 +7,11 @@
 #include <vector>
 
 #include <bundler/fetch/fetcher.hpp>
+#include <bundler/registry/registry_client.hpp>
 #include <common/bundle/bundle_index.hpp>
 #include <common/manifest/binaries_lock.hpp>
 #include <common/manifest/debs_lock.hpp>
+#include <common/manifest/images_lock.hpp>
 #include <common/manifest/manifests.hpp>
 
 namespace bundler::build {
@@ -27,6 +29,7 @@ struct BuildOptions {
     int level = 3;
     unsigned threads = 0;
     std::filesystem::path sign_key; // PEM Ed25519 private key: sign the trailer (empty: unsigned)
+    registry::RegistryOptions registry; // credentials, registry mirrors, --jobs
 };
 
 struct BuildResult {
@@ -38,11 +41,22 @@ struct BuildResult {
 
 // Checks that every binary and file the manifests name is pinned in binaries.lock (same URL; a published
 // checksum in the manifest must equal the pin), that no two entries of a role install the same path, and
-// that debs.lock holds, for every platform's target, a closure resolved for exactly the requested debs.
-// Returns the bundle index those pins give.
+// that debs.lock holds, for every platform's target, a closure resolved for exactly the requested debs,
+// and that images.lock pins every image for every platform of the profile (failed_precondition naming
+// the image otherwise). Returns the bundle index those pins give: each image with the component's
+// import/airgap/roles and only the profile's platforms, every blob listed once by digest.
+Result<common::bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manifests,
+                                                const common::manifest::BinariesLock& lock,
+                                                const common::manifest::DebsLock& debs,
+                                                const common::manifest::ImagesLock& images, std::int64_t created);
+// The same without images.
 Result<common::bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manifests,
                                                 const common::manifest::BinariesLock& lock,
                                                 const common::manifest::DebsLock& debs, std::int64_t created);
+
+// The images of a profile as the bundle carries them, checked against images.lock (see plan_bundle).
+Result<std::vector<common::oci::LockedImage>> plan_images(const common::manifest::Manifests& manifests,
+                                                          const common::manifest::ImagesLock& images);
 
 // bundler build: manifests + locks -> cache -> [installer][payload][trailer] written atomically with a
 // .sha256 beside it. On any failure no output file is left behind.

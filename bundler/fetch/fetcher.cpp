@@ -5,8 +5,6 @@
 #include <common/util/failpoint.hpp>
 #include <common/util/progress.hpp>
 
-#include <curl/curl.h>
-
 #include <filesystem>
 #include <optional>
 
@@ -46,26 +44,7 @@ std::string apply_mirrors(const std::string& url, const std::vector<Mirror>& mir
 }
 
 namespace {
-struct CurlGlobal {
-    CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-    ~CurlGlobal() { curl_global_cleanup(); }
-};
 
-struct WriteState {
-    common::io::Sink* sink;
-    std::optional<Error> error;
-};
-
-std::size_t on_data(char* ptr, std::size_t size, std::size_t nmemb, void* user)
-{
-    auto* state = static_cast<WriteState*>(user);
-    std::size_t len = size * nmemb;
-    if (auto r = state->sink->write(std::as_bytes(std::span(ptr, len))); !r) {
-        state->error = r.error();
-        return 0; // aborts the transfer
-    }
-    return len;
-}
 // Passes bytes through to a sink, reporting progress of downloads of 1 MiB or more.
 class ProgressSink : public common::io::Sink {
 public:
@@ -102,41 +81,16 @@ std::string file_name(const std::string& url)
 
 } // namespace
 
-CurlFetcher::CurlFetcher() { static CurlGlobal global; }
+CurlFetcher::CurlFetcher() = default;
 CurlFetcher::~CurlFetcher() = default;
 
 Result<void> CurlFetcher::fetch(const std::string& url, common::io::Sink& out)
 {
-    CURL* curl = curl_easy_init();
-    if (!curl) return fail(Errc::network, "curl: cannot start a transfer");
-    WriteState state{&out, std::nullopt};
-    char errbuf[CURL_ERROR_SIZE] = {0};
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https,file");
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "platform-bundler/0.1");
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_data);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &state);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    CURLcode rc = curl_easy_perform(curl);
-    long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(curl);
-    if (state.error) return fail(*state.error);
-    if (rc != CURLE_OK) {
-        Errc code = (rc == CURLE_HTTP_RETURNED_ERROR && status == 404) || rc == CURLE_FILE_COULDNT_READ_FILE
-                        ? Errc::not_found
-                        : Errc::network;
-        return fail(code, "{}", errbuf[0] ? errbuf : curl_easy_strerror(rc));
-    }
-    return {};
+    auto response = m_client.send(http::Request{.url = url}, out);
+    if (!response) return fail(response.error());
+    long status = response->status;
+    if (status >= 200 && status < 300) return {};
+    return fail(status == 404 ? Errc::not_found : Errc::network, "{}", http::describe_status(status));
 }
 
 Result<void> fetch_pinned(Fetcher& fetcher, const common::store::BlobStore& cache, const std::string& url,

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include <bundler/http/http_client.hpp>
 #include <common/io/stream.hpp>
 #include <common/store/blob_store.hpp>
 
@@ -29,12 +30,16 @@ public:
     virtual Result<void> fetch(const std::string& url, common::io::Sink& out) = 0;
 };
 
-// libcurl: http, https and file URLs; redirects followed; stalls time out.
+// http, https and file URLs over the bundler's HTTP layer (libcurl): redirects followed, stalls time out,
+// a status other than 2xx is an error naming it. One connection cache; not thread-safe.
 class CurlFetcher : public Fetcher {
 public:
     CurlFetcher();
     ~CurlFetcher() override;
     Result<void> fetch(const std::string& url, common::io::Sink& out) override;
+
+private:
+    http::Client m_client;
 };
 
 // Puts the pinned blob for `url` into the cache store: reuses a cached copy after re-hashing it,

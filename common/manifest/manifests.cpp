@@ -61,12 +61,47 @@ Result<FileSpec> parse_file(const YamlReader& y, const YAML::Node& n, std::strin
     return f;
 }
 
+// `- busybox:1.36` or `- {ref: busybox:1.36, import: true, airgap: false, roles: [master]}`.
+Result<ImageSpec> parse_image(const YamlReader& y, const YAML::Node& n, std::string_view where)
+{
+    ImageSpec image;
+    image.where = fmt::format("{}:{}", y.path(), n.Mark().line + 1);
+    // yaml-cpp's Node::operator= writes through to the node it refers to: reset() rebinds instead.
+    YAML::Node ref_node;
+    ref_node.reset(n);
+    std::string ref_field(where);
+    if (n.IsMap()) {
+        TRY_VOID(y.only_keys(n, where, {"ref", "import", "airgap", "roles"}));
+        ref_field = fmt::format("{}.ref", where);
+        if (!n["ref"]) return fail(y.error(n, ref_field, "missing"));
+        ref_node.reset(n["ref"]);
+        for (auto [key, out] : {std::pair{"import", &image.import}, {"airgap", &image.airgap}}) {
+            YAML::Node v = n[key];
+            if (!v) continue;
+            std::string text = v.IsScalar() ? v.as<std::string>() : "";
+            if (text != "true" && text != "false")
+                return fail(y.error(v, fmt::format("{}.{}", where, key), "expected true or false"));
+            *out = text == "true";
+        }
+        auto roles = y.strings_or_empty(n, "roles", where);
+        if (!roles) return fail(roles.error());
+        image.roles = *roles;
+    }
+    if (!ref_node.IsScalar() || ref_node.as<std::string>().empty())
+        return fail(y.error(ref_node, ref_field, "expected an image reference such as busybox:1.36"));
+    image.ref = ref_node.as<std::string>();
+    auto parsed = oci::Reference::parse(image.ref);
+    if (!parsed) return fail(y.error(ref_node, ref_field, parsed.error().message));
+    image.reference = *parsed;
+    return image;
+}
+
 Result<Component> load_component(const fs::path& dir, const std::string& name)
 {
     auto y = YamlReader::load(dir / "components" / (name + ".yaml"));
     if (!y) return fail(y.error().wrap(fmt::format("component '{}'", name)));
     const YAML::Node& r = y->root();
-    TRY_VOID(y->only_keys(r, "", {"name", "description", "binaries", "files", "debs"}));
+    TRY_VOID(y->only_keys(r, "", {"name", "description", "binaries", "files", "debs", "images"}));
     Component c;
     c.path = y->path();
     auto n = y->string(r, "name", "");
@@ -91,6 +126,16 @@ Result<Component> load_component(const fs::path& dir, const std::string& name)
         if (!valid_name(d) || d.find('_') != std::string::npos)
             return fail(y->error(r["debs"], "debs", fmt::format("'{}' is not a Debian package name", d)));
     c.debs = *debs;
+    auto images = y->list(r, "images", "");
+    if (!images) return fail(images.error());
+    for (std::size_t i = 0; i < images->size(); ++i) {
+        auto image = parse_image(*y, (*images)[i], fmt::format("images[{}]", i));
+        if (!image) return fail(image.error());
+        for (const ImageSpec& earlier : c.images)
+            if (earlier.ref == image->ref)
+                return fail(y->error((*images)[i], fmt::format("images[{}]", i), fmt::format("'{}' is listed twice", image->ref)));
+        c.images.push_back(std::move(*image));
+    }
     return c;
 }
 
@@ -135,6 +180,29 @@ std::vector<std::string> Manifests::requested_debs() const
     for (const Component& c : components) out.insert(out.end(), c.debs.begin(), c.debs.end());
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+std::vector<ImageSpec> Manifests::requested_images() const
+{
+    std::map<std::string, ImageSpec> by_ref;
+    for (const Component& c : components) {
+        for (const ImageSpec& image : c.images) {
+            auto [it, fresh] = by_ref.emplace(image.ref, image);
+            if (fresh) continue;
+            ImageSpec& merged = it->second;
+            merged.import = merged.import || image.import;
+            merged.airgap = merged.airgap || image.airgap;
+            if (merged.roles.empty() || image.roles.empty()) merged.roles.clear();
+            else {
+                merged.roles.insert(merged.roles.end(), image.roles.begin(), image.roles.end());
+                std::sort(merged.roles.begin(), merged.roles.end());
+                merged.roles.erase(std::unique(merged.roles.begin(), merged.roles.end()), merged.roles.end());
+            }
+        }
+    }
+    std::vector<ImageSpec> out;
+    for (auto& [ref, image] : by_ref) out.push_back(std::move(image));
     return out;
 }
 
@@ -193,6 +261,11 @@ Result<Manifests> load_manifests(const fs::path& dir, const std::string& profile
             for (const std::string& role : f.roles)
                 if (!p.roles.contains(role))
                     return fail(Errc::invalid_argument, "{}: {}: role '{}' is not a role of profile '{}'", f.where, f.name, role, p.name);
+        for (const ImageSpec& image : comp->images)
+            for (const std::string& role : image.roles)
+                if (!p.roles.contains(role))
+                    return fail(Errc::invalid_argument, "{}: image {}: role '{}' is not a role of profile '{}'", image.where,
+                                image.ref, role, p.name);
         m.components.push_back(std::move(*comp));
     }
     return m;

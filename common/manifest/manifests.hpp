@@ -4,7 +4,8 @@
 // profile:   name, version, description, platforms: [{os, release, arch}], components: [names],
 //            roles: {<role>: {phases: [..], minima: {cpus, memory_gb, disk_gb}}}
 // component: name, description, binaries: [{name, url, install?, mode?, roles?, sha256?, sha256_source?}],
-//            files: [same, install required, mode 0644 by default], debs: [package names]
+//            files: [same, install required, mode 0644 by default], debs: [package names],
+//            images: [reference | {ref, import?, airgap?, roles?}]
 // A profile whose components request debs needs manifests/targets/<os>-<release>.yaml for each platform.
 #pragma once
 
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include <common/bundle/bundle_index.hpp>
+#include <common/oci/reference.hpp>
 
 namespace common::manifest {
 
@@ -29,12 +31,23 @@ struct FileSpec {
     std::string where;                            // "file:line" for messages
 };
 
+// A container image a component needs; pinned by its reference as written in images.lock.
+struct ImageSpec {
+    std::string ref;                 // as written: "busybox:1.36"
+    oci::Reference reference;        // normalised: docker.io/library/busybox:1.36
+    bool import = false;             // imported into containerd on the node, not only served by its registry
+    bool airgap = false;             // written into k3s's agent/images/ as an image archive
+    std::vector<std::string> roles;  // empty: every role
+    std::string where;               // "file:line" for messages
+};
+
 struct Component {
     std::string name;
     std::string description;
     std::vector<FileSpec> files;
     std::vector<std::string> debs; // package names; their closure per target is pinned in debs.lock
     std::string path;
+    std::vector<ImageSpec> images;
 };
 
 struct Profile {
@@ -53,6 +66,9 @@ struct Manifests {
 
     // Every deb the components request, sorted, each once.
     std::vector<std::string> requested_debs() const;
+    // Every image the components name, once per reference as written (sorted by it); an image named by
+    // several components is imported or written for k3s if any asks, for the union of their roles.
+    std::vector<ImageSpec> requested_images() const;
 };
 
 // Loads <dir>/profiles/<name>.yaml and every component it names from <dir>/components/.

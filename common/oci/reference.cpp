@@ -2,6 +2,7 @@
 #include <common/oci/reference.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <vector>
 
 namespace common::oci {
@@ -36,10 +37,39 @@ bool valid_tag(std::string_view t)
            std::all_of(t.begin(), t.end(), [&](char c) { return word(c) || c == '.' || c == '-'; });
 }
 
+// host[:port]: host is DNS labels ([A-Za-z0-9-], not starting or ending with '-') joined by '.', or an
+// IPv6 address in brackets; the port is digits.
 bool valid_domain(std::string_view d)
 {
-    auto ok = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':' || c == '[' || c == ']'; };
-    return !d.empty() && std::all_of(d.begin(), d.end(), ok) && d.front() != '.' && d.front() != '-';
+    std::string_view host = d;
+    if (d.starts_with('[')) {
+        std::size_t close = d.find(']');
+        if (close == std::string_view::npos || close == 1) return false;
+        std::string_view inside = d.substr(1, close - 1);
+        if (!std::all_of(inside.begin(), inside.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':'; }))
+            return false;
+        host = {};
+        d.remove_prefix(close + 1);
+        if (!d.empty() && !d.starts_with(':')) return false;
+    } else {
+        std::size_t colon = d.find(':');
+        host = d.substr(0, colon);
+        d = colon == std::string_view::npos ? std::string_view{} : d.substr(colon);
+    }
+    if (!d.empty()) {
+        std::string_view port = d.substr(1);
+        if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return false;
+    }
+    for (std::size_t s = 0; s < host.size();) {
+        std::size_t e = std::min(host.find('.', s), host.size());
+        std::string_view label = host.substr(s, e - s);
+        auto ok = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; };
+        if (label.empty() || !std::all_of(label.begin(), label.end(), ok) || label.front() == '-' || label.back() == '-') return false;
+        s = e + 1;
+        if (e == host.size() - 1) return false; // a trailing '.'
+    }
+    return true;
 }
 
 } // namespace
@@ -100,6 +130,9 @@ std::string Reference::str() const
 std::string registry_url(std::string_view domain)
 {
     if (domain == "docker.io") return "https://registry-1.docker.io";
+    // Loopback registries speak plain HTTP, as Docker's default insecure registries (127.0.0.0/8) do.
+    std::string_view host = domain.substr(0, domain.starts_with('[') ? domain.find(']') + 1 : domain.find(':'));
+    if (host == "localhost" || host.starts_with("127.") || host == "[::1]") return "http://" + std::string(domain);
     return "https://" + std::string(domain);
 }
 

@@ -31,7 +31,8 @@ struct Reference {
     std::string manifest_ref() const { return digest ? digest->str() : tag; }
 };
 
-// The base URL serving a domain's /v2/ API: docker.io is served by https://registry-1.docker.io.
+// The base URL serving a domain's /v2/ API: docker.io is served by https://registry-1.docker.io;
+// loopback registries (localhost, 127.0.0.0/8, [::1]) by plain http, every other one by https.
 std::string registry_url(std::string_view domain);
 
 } // namespace common::oci
