@@ -48,6 +48,11 @@ expect_output() {
     grep -Eq -- "$1" "$SCRATCH/out" || { cat "$SCRATCH/out" >&2; die "output does not match /$1/"; }
 }
 
+# free_port: a TCP port nothing listens on at 127.0.0.1 right now.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
 # start_http DIR: serves DIR on a free loopback port; sets HTTP_PORT.
 start_http() {
     local dir=$1 log="$SCRATCH/http.$RANDOM.log"
@@ -82,14 +87,16 @@ build_demo() {
         --installer "$INSTALLER" --output "$2" >/dev/null
 }
 
-# tree_state DIR: one line per file (path, mode, sha256), excluding the log, the lock file whose content
-# is the last run's pid, and the journals and backups that record how the node got there; used to
-# compare node states.
+# tree_state DIR: one line per file (path, mode, sha256) and per symlink (path, target), excluding the
+# log, the services' logs, the lock file whose content is the last run's pid, and the journals and
+# backups that record how the node got there; used to compare node states.
 tree_state() {
     (cd "$1" && find . \( -type f -o -type l \) ! -path './var/log/platform-installer.log' \
+        ! -path './var/lib/platform-installer/services/*.log' \
         ! -path './var/lib/platform-installer/install.lock' ! -path './var/lib/platform-installer/journal.jsonl' \
         ! -path './var/lib/platform-installer/changes.jsonl' ! -path './var/lib/platform-installer/backups/*' \
-        ! -path './var/lib/platform-installer/preflight.json' -printf '%p %m ' -exec sha256sum {} \; | awk '{print $1, $2, $3}' | sort)
+        ! -path './var/lib/platform-installer/preflight.json' \
+        \( -type l -printf '%p -> %l\n' -o -printf '%p %m ' -exec sha256sum {} \; \) | awk '{print $1, $2, $3}' | sort)
 }
 
 # debian_lists_mirror DIR: this machine's apt lists (after apt-get update) laid out as Debian mirrors

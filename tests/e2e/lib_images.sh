@@ -30,11 +30,6 @@ IMAGES_PYTHON=/usr/bin/python3
 [ -x "$IMAGES_PYTHON" ] || IMAGES_PYTHON=python3
 "$IMAGES_PYTHON" -c 'import yaml' 2>/dev/null || skip "needs python3-yaml"
 
-# free_port: prints a TCP port free on 127.0.0.1 at this moment.
-free_port() {
-    "$IMAGES_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
 # wait_http URL LOG: waits (10 s at most) until URL answers any HTTP status; dies naming LOG otherwise.
 wait_http() {
     local url=$1 log=$2

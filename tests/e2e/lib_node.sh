@@ -42,11 +42,6 @@ EOF
     die "containerd did not start: $(tail -5 "$d/log")"
 }
 
-# free_port: a TCP port nothing listens on at 127.0.0.1 right now.
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 # make_nodes PREFIX N: N network namespaces PREFIX-1..N joined by a bridge in namespace PREFIX-lan,
 # addresses 10.77.<pid-based>.<i>/24 (set in NODE_IP[i]). node_cleanup removes them.
 NODE_NS=()
