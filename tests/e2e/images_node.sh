@@ -11,36 +11,7 @@ source "$(dirname "$0")/lib_images.sh"
 source "$(dirname "$0")/lib_node.sh"
 need_root # chrooted services and containerd
 
-images_fixture
-# The registry binary, served as a pinned file the way the real profiles pin upstream's release.
-mkdir -p "$SCRATCH/files"
-cp /usr/bin/docker-registry "$SCRATCH/files/registry"
-start_http "$SCRATCH/files"
-cat >"$W/manifests/components/registry.yaml" <<'YAML'
-name: registry
-binaries:
-  - {name: registry, url: http://files.invalid/registry, install: /usr/local/bin/registry}
-YAML
-cat >"$W/manifests/components/node-images.yaml" <<'YAML'
-name: node-images
-images:
-  - {ref: busybox:1.36, airgap: true}
-  - pitest/app-a:1
-  - {ref: pitest/app-b:1, import: true}
-YAML
-cat >"$W/manifests/profiles/images-node.yaml" <<'YAML'
-name: images-node
-version: 0.1.0
-platforms: [{os: debian, release: "12", arch: amd64}]
-components: [registry, node-images]
-roles:
-  master: {phases: [preflight, store, binaries, registry, images, import], minima: {cpus: 1, memory_gb: 1, disk_gb: 1}}
-YAML
-MIRRORS=(--mirror "docker.io=http://$REG_ANON" --mirror "files.invalid=http://127.0.0.1:$HTTP_PORT")
-"$BUNDLER" lock --profile images-node --workdir "$W" --cache "$SCRATCH/cache" "${MIRRORS[@]}" >/dev/null
-RUN="$SCRATCH/node.run"
-"$BUNDLER" build --profile images-node --workdir "$W" --cache "$SCRATCH/cache" "${MIRRORS[@]}" --installer "$INSTALLER" --output "$RUN" >/dev/null
-kill "${_PIDS[0]}"; wait "${_PIDS[0]}" 2>/dev/null || true # the upstream registry: from here on the node is alone
+images_node_bundle
 
 R="$SCRATCH/node"
 service_root "$R"

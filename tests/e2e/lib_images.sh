@@ -406,3 +406,44 @@ if sys.argv[3] == "platforms": print("\n".join("%s %s" % (p["platform"], p["mani
 else: print(v)
 PY
 }
+
+# images_node_bundle: images_fixture, then a bundle RUN ($SCRATCH/node.run) of profile images-node for
+# roles master and worker: the registry binary (Debian's CNCF Distribution, served as a pinned file the
+# way the real profiles pin upstream's release) and busybox:1.36 (k3s airgap archive), pitest/app-a:1,
+# pitest/app-b:1 (imported into containerd). The upstream registry is stopped afterwards: from then on
+# the nodes are alone.
+images_node_bundle() {
+    images_fixture
+    local upstream=${_PIDS[-1]} # the anonymous registry images_fixture started last
+    mkdir -p "$SCRATCH/files"
+    cp /usr/bin/docker-registry "$SCRATCH/files/registry"
+    start_http "$SCRATCH/files"
+    cat >"$W/manifests/components/registry.yaml" <<'YAML'
+name: registry
+binaries:
+  - {name: registry, url: http://files.invalid/registry, install: /usr/local/bin/registry}
+YAML
+    cat >"$W/manifests/components/node-images.yaml" <<'YAML'
+name: node-images
+images:
+  - {ref: busybox:1.36, airgap: true}
+  - pitest/app-a:1
+  - {ref: pitest/app-b:1, import: true}
+YAML
+    cat >"$W/manifests/profiles/images-node.yaml" <<'YAML'
+name: images-node
+version: 0.1.0
+platforms: [{os: debian, release: "12", arch: amd64}]
+components: [registry, node-images]
+roles:
+  master: {phases: [preflight, store, binaries, registry, images, import], minima: {cpus: 1, memory_gb: 1, disk_gb: 1}}
+  worker: {phases: [preflight, store, binaries, registry, images, import], minima: {cpus: 1, memory_gb: 1, disk_gb: 1}}
+YAML
+    local mirrors=(--mirror "docker.io=http://$REG_ANON" --mirror "files.invalid=http://127.0.0.1:$HTTP_PORT")
+    "$BUNDLER" lock --profile images-node --workdir "$W" --cache "$SCRATCH/cache" "${mirrors[@]}" >/dev/null
+    RUN="$SCRATCH/node.run"
+    "$BUNDLER" build --profile images-node --workdir "$W" --cache "$SCRATCH/cache" "${mirrors[@]}" \
+        --installer "$INSTALLER" --output "$RUN" >/dev/null
+    kill "$upstream"
+    wait "$upstream" 2>/dev/null || true
+}

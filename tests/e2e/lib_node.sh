@@ -32,7 +32,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   address = "$r/run/containerd/containerd.sock"
 EOF
     if [ -n "$ns" ]; then
-        ip netns exec "$ns" containerd --config "$d/config.toml" >"$d/log" 2>&1 &
+        # nsenter, not `ip netns exec`: that one mounts a fresh /sys, without the cgroup mount runc needs.
+        nsenter --net="/run/netns/$ns" containerd --config "$d/config.toml" >"$d/log" 2>&1 &
     else
         containerd --config "$d/config.toml" >"$d/log" 2>&1 &
     fi
