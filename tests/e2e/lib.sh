@@ -67,11 +67,16 @@ start_http() {
 }
 
 # demo_workdir DIR: a workdir with the repo's manifests, its fixtures served on loopback and locked.
+# The demo profile keeps its files only: its images and the registry are scripts/demo's (demo.sh) and the
+# image tests' (images_*.sh), so the tests of everything else need no registry.
 # Sets MIRROR (the --mirror argument) and FIXTURES (the served folder).
 demo_workdir() {
     local w=$1
     mkdir -p "$w"
     cp -r "$SRC/manifests" "$w/"
+    sed -i -e 's/^components: \[demo-tools, demo-images\]$/components: [demo-tools]/' \
+        -e 's/^\(    phases: \[.*\), registry, images\]$/\1]/' "$w/manifests/profiles/demo.yaml"
+    grep -q 'demo-images\|registry' "$w/manifests/profiles/demo.yaml" && die "demo_workdir: the demo profile changed; update the sed above"
     FIXTURES="$SCRATCH/fixtures"
     mkdir -p "$FIXTURES/tools"
     cp /bin/busybox "$FIXTURES/tools/busybox"

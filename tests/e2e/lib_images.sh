@@ -25,6 +25,7 @@ done
 #   pitest/multi:1         an OCI index: linux/amd64 (app-a's manifest) and linux/arm64/v8 (the same
 #                          layers under a config saying arm64: busybox bytes stay amd64, which is fine
 #                          for a registry that never runs them)
+source "$SRC/scripts/lib/oci-images.sh"
 IMAGES_REPOS=("library/busybox:1.36" "pitest/app-a:1" "pitest/app-b:1" "pitest/multi:1")
 IMAGES_PYTHON=/usr/bin/python3
 [ -x "$IMAGES_PYTHON" ] || IMAGES_PYTHON=python3
@@ -40,32 +41,13 @@ wait_http() {
     die "$url did not answer; log: $(cat "$log" 2>/dev/null)"
 }
 
-# _umoci_layer LAYOUT TAG SRC_TAG FILE CONTENT: TAG = SRC_TAG plus a layer holding FILE with CONTENT.
-_umoci_layer() {
-    local lay=$1 tag=$2 src=$3 file=$4 content=$5 b="$SCRATCH/umoci-bundle.$2"
-    umoci unpack --rootless --image "$lay:$src" "$b" >/dev/null
-    mkdir -p "$b/rootfs/$(dirname "$file")"
-    printf '%s\n' "$content" >"$b/rootfs/$file"
-    umoci repack --image "$lay:$tag" "$b" >/dev/null
-    rm -rf "$b"
-}
-
 # images_build LAYOUT: writes an OCI image layout with the test images tagged busybox, app-a, app-b,
 # multi-arm64 and multi (the index). umoci runs rootless, so this needs no root.
 images_build() {
-    local lay=$1 b="$SCRATCH/umoci-bundle.base"
-    umoci init --layout "$lay"
-    umoci new --image "$lay:busybox"
-    umoci unpack --rootless --image "$lay:busybox" "$b" >/dev/null
-    mkdir -p "$b/rootfs/bin"
-    cp /bin/busybox "$b/rootfs/bin/busybox"
-    ln -s busybox "$b/rootfs/bin/sh"
-    head -c 4194304 /dev/urandom >"$b/rootfs/data.bin"
-    umoci repack --image "$lay:busybox" "$b" >/dev/null
-    rm -rf "$b"
-    umoci config --image "$lay:busybox" --os linux --architecture amd64 --config.cmd /bin/sh
-    _umoci_layer "$lay" app-a busybox /etc/app-a "app a"
-    _umoci_layer "$lay" app-b busybox /etc/app-b "app b"
+    local lay=$1
+    oci_busybox "$lay" busybox amd64 "$SCRATCH" 4194304
+    oci_add_file "$lay" app-a busybox /etc/app-a "app a" "$SCRATCH"
+    oci_add_file "$lay" app-b busybox /etc/app-b "app b" "$SCRATCH"
     umoci config --image "$lay:app-a" --tag multi-arm64 --architecture arm64
     "$IMAGES_PYTHON" - "$lay" <<'PY'
 import hashlib, json, os, sys
