@@ -205,6 +205,10 @@ int main(int argc, char** argv)
     build->add_option("--installer", installer, "the static installer executable to embed")->capture_default_str();
     build->add_option("--level", level, "zstd level")->capture_default_str()->check(CLI::Range(1, 19));
     build->add_option("--threads", threads, "zstd threads (0 = one per core; output is the same either way)");
+    bool fetch_only = false;
+    build->add_flag("--fetch-only", fetch_only,
+                    "only fetch every pinned artifact into --cache, verified, and stop (a later build from that cache "
+                    "needs no network)");
     fs::path sign_key;
     build->add_option("--sign-key", sign_key, "sign with this Ed25519 private key (PEM; openssl genpkey -algorithm ed25519)")
         ->type_name("FILE");
@@ -285,8 +289,14 @@ int main(int argc, char** argv)
         auto epoch = source_date_epoch();
         if (!epoch) return report(epoch.error());
         bundler::build::BuildOptions o{profile, workdir, output, cache, installer, *mirrors, *epoch, level, threads, sign_key, *registry};
+        o.fetch_only = fetch_only;
         auto r = bundler::build::build(o, fetcher);
         if (!r) return report(r.error());
+        if (fetch_only) {
+            fmt::print("fetched profile {} into {} ({} blobs, {}); bundler build with this --cache needs no network\n", profile,
+                       cache.string(), r->blobs, common::human_bytes(r->blob_bytes));
+            return 0;
+        }
         fmt::print("built {} ({}, {} blobs)\nsha256 {}\n", r->output.string(), common::human_bytes(r->file_size), r->blobs,
                    r->file_sha256.hex());
         return 0;

@@ -171,6 +171,7 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
     auto index = plan_bundle(*manifests, *lock, *debs, *images, o.source_date_epoch);
     if (!index) return fail(index.error());
     std::size_t blobs = index->blobs.size();
+    std::uint64_t blob_bytes = index->total_blob_bytes();
 
     // 2. Every pinned artifact into the cache, verified (fetch only what is pinned).
     auto cache = store::BlobStore::open(o.cache);
@@ -196,6 +197,7 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
         auto got = registry::fetch_images(client, index->images, *cache);
         if (!got) return fail(got.error());
     }
+    if (o.fetch_only) return BuildResult{{}, {}, 0, blobs, blob_bytes};
 
     // 3. The .run file (common/bundle writes the format: installer, payload, trailer), to a temp file.
     fs::path output = o.output.empty() ? o.workdir / "dist" / fmt::format("platform-installer-{}.run", o.profile) : o.output;
@@ -231,7 +233,7 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
         ::unlink(output.c_str());
         return fail(r.error());
     }
-    return BuildResult{output, written->file_sha256, written->file_size, blobs};
+    return BuildResult{output, written->file_sha256, written->file_size, blobs, blob_bytes};
 }
 
 } // namespace bundler::build

@@ -30,6 +30,7 @@ struct BuildOptions {
     unsigned threads = 0;
     std::filesystem::path sign_key; // PEM Ed25519 private key: sign the trailer (empty: unsigned)
     registry::RegistryOptions registry; // credentials, registry mirrors, --jobs
+    bool fetch_only = false;            // stop once every pinned artifact is in the cache, verified (no .run)
 };
 
 struct BuildResult {
@@ -37,6 +38,7 @@ struct BuildResult {
     common::digest::Digest file_sha256;
     std::uint64_t file_size = 0;
     std::size_t blobs = 0;
+    std::uint64_t blob_bytes = 0; // the blobs' total size
 };
 
 // Checks that every binary and file the manifests name is pinned in binaries.lock (same URL; a published

@@ -6,6 +6,7 @@
 #include <installer/system/service_unit.hpp>
 
 #include <common/util/failpoint.hpp>
+#include <common/util/progress.hpp>
 
 #include <chrono>
 #include <thread>
@@ -124,9 +125,21 @@ public:
         // 1. The storage tree: hard links to the store (never a copy), and the small link files.
         auto entries = registry_tree(ctx.index.images, store_node_path());
         if (!entries) return fail(entries.error());
+        auto seed_start = std::chrono::steady_clock::now();
         auto changed = ctx.sys.seed_tree(k_registry_root, *entries);
         if (!changed) return fail(changed.error());
-        ctx.log.info("  {} images, {} entries in {} ({} changed)", ctx.index.images.size(), entries->size(), k_registry_root, *changed);
+        std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - seed_start;
+        std::uint64_t linked = 0;
+        std::size_t links = 0;
+        for (const system::TreeEntry& e : *entries) {
+            if (e.link_from.empty()) continue;
+            auto blob = ctx.sys.stat(e.link_from);
+            if (blob) linked += blob->size;
+            ++links;
+        }
+        ctx.log.info("  {} images: {} entries in {} ({} changed), {} blobs ({}) hard-linked from the store in {:.0f} ms",
+                     ctx.index.images.size(), entries->size(), k_registry_root, *changed, links, common::human_bytes(linked),
+                     took.count());
         common::failpoint("registry.seeded");
         // 2. Config, unit, and the mirror configuration of k3s and containerd.
         auto files = config_files(ctx);

@@ -25,12 +25,16 @@ done
 [ "$(images_lock_get "$W" busybox:1.36 name)" = docker.io/library/busybox ] || die "busybox:1.36 is not normalised to docker.io/library/busybox"
 cp "$W/images.lock" "$SCRATCH/first.lock"
 
-# 2. build: by digest only; the registry goes away afterwards to prove check and re-lock are offline.
+# 2. build --fetch-only: by digest only, into the cache, no .run; then the registry goes away, and the
+#    build from that cache, check and re-lock are all offline.
 RUN="$SCRATCH/dist/images-test.run"
-build --mirror "$MIRROR" --output "$RUN" >/dev/null
+build --mirror "$MIRROR" --output "$RUN" --fetch-only >"$SCRATCH/out"
+expect_output "fetched profile images-test into .* \(9 blobs, .*\); bundler build with this --cache needs no network"
+[ ! -e "$RUN" ] || die "build --fetch-only wrote a .run"
+kill "${_PIDS[0]}"; wait "${_PIDS[0]}" 2>/dev/null || true
+build --mirror "$MIRROR" --output "$RUN" >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out"; die "the build after --fetch-only needed the (stopped) registry"; }
 end=$(date +%s.%N)
 echo "lock+build of 3 images (anonymous, cold cache): $(echo "$end - $start" | bc) s"
-kill "${_PIDS[0]}"; wait "${_PIDS[0]}" 2>/dev/null || true
 lock --check >"$SCRATCH/out" || { cat "$SCRATCH/out"; die "lock --check fails offline on a fresh lock"; }
 expect_output "3 images"
 lock --mirror "$MIRROR" >"$SCRATCH/out" || { cat "$SCRATCH/out"; die "a lock with every image pinned contacted the (stopped) registry"; }
