@@ -5,7 +5,7 @@
 
 #include <common/io/verifying_stream.hpp>
 
-#include <set>
+#include <map>
 #include <sstream>
 
 namespace installer::phases {
@@ -98,16 +98,29 @@ Result<system::CommandResult> ctr(system::System& sys, const std::string& socket
     return r;
 }
 
-// The names containerd holds in k8s.io.
-Result<std::set<std::string>> imported_names(system::System& sys, const std::string& socket)
+// What containerd holds in k8s.io: each name with the digest it points to (`ctr images list` columns
+// REF TYPE DIGEST ...).
+Result<std::map<std::string, std::string>> imported_images(system::System& sys, const std::string& socket)
 {
-    auto r = ctr(sys, socket, {"images", "list", "--quiet"});
+    auto r = ctr(sys, socket, {"images", "list"});
     if (!r) return fail(r.error());
-    std::set<std::string> names;
+    std::map<std::string, std::string> images;
     std::istringstream in(r->output);
-    for (std::string line; std::getline(in, line);)
-        if (!line.empty()) names.insert(line);
-    return names;
+    std::string line;
+    std::getline(in, line); // the header
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string name, type, digest;
+        if (fields >> name >> type >> digest) images[name] = digest;
+    }
+    return images;
+}
+
+// True when containerd holds the image under its name, pointing at the locked digest.
+bool holds(const std::map<std::string, std::string>& images, const LockedImage& image)
+{
+    auto it = images.find(containerd_name(image));
+    return it != images.end() && it->second == image.top.digest.str();
 }
 
 class ImportPhase : public Phase {
@@ -120,10 +133,10 @@ public:
         if (wanted.empty()) return true;
         auto socket = containerd_socket(ctx.sys);
         if (!socket) return false; // apply says what is missing
-        auto names = imported_names(ctx.sys, *socket);
-        if (!names) return fail(names.error());
+        auto images = imported_images(ctx.sys, *socket);
+        if (!images) return fail(images.error());
         for (const LockedImage* image : wanted)
-            if (!names->contains(containerd_name(*image))) return false;
+            if (!holds(*images, *image)) return false;
         return true;
     }
 
@@ -133,13 +146,13 @@ public:
         if (wanted.empty()) return {};
         auto socket = containerd_socket(ctx.sys);
         if (!socket) return fail(socket.error());
-        auto names = imported_names(ctx.sys, *socket);
-        if (!names) return fail(names.error());
+        auto images = imported_images(ctx.sys, *socket);
+        if (!images) return fail(images.error());
         auto store = common::store::BlobStore::view(ctx.paths.store);
         std::filesystem::path tmp_dir = ctx.paths.state / "tmp";
         TRY_VOID(common::io::make_dirs(tmp_dir));
         for (const LockedImage* image : wanted) {
-            if (names->contains(containerd_name(*image))) continue;
+            if (holds(*images, *image)) continue;
             // The archive goes to the installer's own state (not a change of the node), then to ctr.
             auto file = common::io::File::create_temp(tmp_dir.string(), "import.");
             if (!file) return fail(file.error());

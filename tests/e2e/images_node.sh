@@ -57,6 +57,14 @@ ctr --address "$R/run/containerd/containerd.sock" --namespace airgap-check image
     die "the airgap archive did not import as docker.io/library/busybox:1.36"
 "${CTR[@]}" images ls -q | grep -qx docker.io/pitest/app-b:1 || die "the import phase did not put docker.io/pitest/app-b:1 into containerd"
 
+# 4b. The name moved to other bytes (someone re-tagged it): the import phase is not done, and puts the
+#     locked image back.
+"${CTR[@]}" images tag --force docker.io/pitest/app-a:1 docker.io/pitest/app-b:1 >/dev/null
+install "$R" "$PORT" >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "re-run after a re-tag failed"; }
+expect_output "imported docker.io/pitest/app-b:1"
+got=$("${CTR[@]}" images ls | awk '$1 == "docker.io/pitest/app-b:1" { print $3 }')
+[ "$got" = "$(images_lock_get "$W" pitest/app-b:1 digest)" ] || die "after the re-run app-b points at $got, not the locked digest"
+
 # 5. A re-run changes nothing.
 tree_state "$R" >"$SCRATCH/first.state"
 install "$R" "$PORT" >"$SCRATCH/out" 2>&1
