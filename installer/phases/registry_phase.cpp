@@ -157,9 +157,20 @@ public:
         auto active = ctx.sys.service_active(k_registry_service);
         if (!active) return fail(active.error());
         if (*active && config_changed) TRY_VOID(ctx.sys.stop_service(k_registry_service));
+        if (!*active && system::http_status(ready_url(ctx), 2s)) // any answer at all: not ours, which is not running
+            return fail(Errc::failed_precondition,
+                        "another program already answers at {}: stop it, or give this node's registry another address "
+                        "with --registry-listen",
+                        ready_url(ctx));
         TRY_VOID(ctx.sys.start_service(k_registry_service));
         auto deadline = std::chrono::steady_clock::now() + k_ready_timeout;
         while (!answers(ctx)) {
+            // A registry that exits (its address taken, a bad config) is reported at once, not after the timeout.
+            auto running = ctx.sys.service_active(k_registry_service);
+            if (!running) return fail(running.error());
+            if (!*running)
+                return fail(Errc::failed_precondition, "the registry exited before it answered at {}; its log: {}", ready_url(ctx),
+                            ctx.sys.service_log(k_registry_service));
             if (std::chrono::steady_clock::now() > deadline)
                 return fail(Errc::failed_precondition, "the registry did not answer at {} within {} s; its log: {}", ready_url(ctx),
                             k_ready_timeout.count(), ctx.sys.service_log(k_registry_service));

@@ -89,7 +89,28 @@ diff <(sed "s/$PORT2/PORT/" "$R2/etc/rancher/k3s/registries.yaml") <(sed "s/$POR
     die "registries.yaml differs after the kill and re-run"
 diff -u "$SCRATCH/tree1" "$SCRATCH/tree2" || die "the registry tree differs after the kill and re-run"
 
-# 7. --reset stops the registry and removes what the install made.
+# 7. The address is taken: by another HTTP server (refused before starting ours), by a listener that
+#    makes ours exit (reported at once, naming its log, which says why). Once free, a re-run finishes.
+R3="$SCRATCH/node-busy"
+service_root "$R3"
+start_containerd "$R3"
+mkdir -p "$SCRATCH/other-http"
+start_http "$SCRATCH/other-http"
+expect_fail "install where another HTTP server holds the address" install "$R3" "$HTTP_PORT"
+expect_output "another program already answers at http://127.0.0.1:$HTTP_PORT/v2/: stop it, or give this node's registry another address with --registry-listen"
+stop_last
+PORT3=$(free_port)
+python3 -c 'import socket, sys, time; s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(600)' "$PORT3" &
+_PIDS+=($!)
+for _ in $(seq 50); do python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])))' "$PORT3" 2>/dev/null && break; sleep 0.1; done
+expect_fail "install where a listener holds the address" install "$R3" "$PORT3"
+expect_output "the registry exited before it answered at http://127.0.0.1:$PORT3/v2/; its log: .*platform-registry.log"
+grep -q "address already in use" "$R3/var/lib/platform-installer/services/platform-registry.log" || die "the registry's log does not say why it exited"
+stop_last
+install "$R3" "$PORT3" >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "the re-run with the address free failed"; }
+expect_output "serving at http://127.0.0.1:$PORT3/v2/"
+
+# 8. --reset stops the registry and removes what the install made.
 "$RUN" --reset --root "$R" --yes >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "--reset failed"; }
 ! curl -s -o /dev/null "http://127.0.0.1:$PORT/v2/" || die "the registry still answers after --reset"
 [ ! -e "$R/var/lib/platform-installer/registry" ] || die "--reset left the registry tree"
