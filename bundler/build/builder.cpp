@@ -2,6 +2,8 @@
 #include <bundler/build/builder.hpp>
 
 #include <bundler/registry/image_fetcher.hpp>
+#include <common/deb/packages_index.hpp>
+#include <common/manifest/target.hpp>
 #include <bundler/registry/image_resolver.hpp>
 #include <common/bundle/bundle_writer.hpp>
 #include <common/manifest/target.hpp>
@@ -149,6 +151,56 @@ Result<bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manif
     return idx;
 }
 
+namespace {
+
+// Stores `bytes` in the cache and returns its blob.
+Result<store::BlobRef> cache_bytes(const store::BlobStore& cache, std::string_view bytes)
+{
+    auto ingest = cache.begin_unknown();
+    if (!ingest) return fail(ingest.error());
+    TRY_VOID(ingest->write(std::as_bytes(std::span(bytes.data(), bytes.size()))));
+    return ingest->commit_as_written();
+}
+
+// Packages and Packages.gz of every target's closure (pool/<file name>, docs/formats.md), from the
+// .debs in the cache; listed in the index's blobs.
+Result<void> add_apt_indexes(bundle::BundleIndex& index, const store::BlobStore& cache)
+{
+    for (const auto& [target, list] : index.debs) {
+        auto platform = std::find_if(index.platforms.begin(), index.platforms.end(),
+                                     [&](const bundle::Platform& p) { return common::manifest::target_name(p) == target; });
+        if (platform == index.platforms.end()) return fail(Errc::failed_precondition, "debs of {}: no platform of the profile", target);
+        std::vector<std::string> stanzas;
+        for (const bundle::DebEntry& d : list) {
+            fs::path file = cache.blob_path(d.blob.digest);
+            std::string name = fs::path(d.filename).filename().string();
+            auto control = common::deb::read_control(file);
+            if (!control) return fail(control.error().wrap(fmt::format("{} ({})", name, target)));
+            auto info = common::deb::deb_file_info(file, "pool/" + name);
+            if (!info) return fail(info.error().wrap(name));
+            auto stanza = common::deb::packages_stanza(*control, *info);
+            if (!stanza) return fail(stanza.error().wrap(name));
+            stanzas.push_back(std::move(*stanza));
+        }
+        std::string packages = common::deb::packages_file(std::move(stanzas));
+        auto gz = common::deb::gzip_bytes(packages);
+        if (!gz) return fail(gz.error());
+        auto plain = cache_bytes(cache, packages);
+        if (!plain) return fail(plain.error().wrap("Packages of " + target));
+        auto packed = cache_bytes(cache, *gz);
+        if (!packed) return fail(packed.error().wrap("Packages.gz of " + target));
+        index.apt_indexes[target] = {platform->arch, *plain, *packed};
+        index.blobs.push_back(*plain);
+        index.blobs.push_back(*packed);
+    }
+    std::sort(index.blobs.begin(), index.blobs.end(), [](const auto& a, const auto& b) { return a.digest < b.digest; });
+    index.blobs.erase(std::unique(index.blobs.begin(), index.blobs.end(), [](const auto& a, const auto& b) { return a.digest == b.digest; }),
+                      index.blobs.end());
+    return {};
+}
+
+} // namespace
+
 Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
 {
     // 0. The signing key first: a bad key should not cost a whole build.
@@ -191,6 +243,9 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
             TRY_VOID(fetch_pinned(fetcher, *cache, d.url(), o.mirrors, d.blob));
         }
     }
+    // Each target's apt indexes, made from its .debs as apt-ftparchive writes them; blobs like any other.
+    TRY_VOID(add_apt_indexes(*index, *cache));
+
     // Images by digest only (never a tag), each blob once, in parallel.
     if (!index->images.empty()) {
         registry::RegistryClient client(o.registry);

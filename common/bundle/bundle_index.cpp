@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -114,6 +115,13 @@ std::string BundleIndex::to_json() const
                            {"digest", d.blob.digest.str()},
                            {"size", d.blob.size}});
         j["debs"][target] = std::move(arr);
+    }
+    if (!apt_indexes.empty()) {
+        j["apt_indexes"] = json::object();
+        for (const auto& [target, a] : apt_indexes)
+            j["apt_indexes"][target] = {{"architecture", a.architecture},
+                                        {"packages", {{"digest", a.packages.digest.str()}, {"size", a.packages.size}}},
+                                        {"packages_gz", {{"digest", a.packages_gz.digest.str()}, {"size", a.packages_gz.size}}}};
     }
     j["images"] = json::array();
     for (const oci::LockedImage& image : images) j["images"].push_back(image_json(image));
@@ -304,6 +312,25 @@ Result<BundleIndex> parse_index(const json& j)
                 if (!listed(idx.blobs, e.blob)) return fail(Errc::corrupt, "{}: blob {} is not in the blob list", where, e.blob.digest.str());
                 idx.debs[target].push_back(std::move(e));
             }
+        }
+    }
+    // "apt_indexes" came after "debs": absent means none (a node then has no repository to serve).
+    if (j.contains("apt_indexes")) {
+        for (const auto& [target, a] : j.at("apt_indexes").items()) {
+            if (!idx.debs.contains(target)) return fail(Errc::corrupt, "apt_indexes[{}]: no debs for that target", target);
+            AptIndex index;
+            index.architecture = a.at("architecture").get<std::string>();
+            if (index.architecture.empty() ||
+                !std::all_of(index.architecture.begin(), index.architecture.end(), [](char c) { return std::islower(c) || std::isdigit(c) || c == '-'; }))
+                return fail(Errc::corrupt, "apt_indexes[{}].architecture: '{}' is not a Debian architecture name", target, index.architecture);
+            for (auto [key, ref] : {std::pair{"packages", &index.packages}, std::pair{"packages_gz", &index.packages_gz}}) {
+                std::string where = fmt::format("apt_indexes[{}].{}", target, key);
+                auto blob = parse_blob(a.at(key), where);
+                if (!blob) return fail(blob.error());
+                if (!listed(idx.blobs, *blob)) return fail(Errc::corrupt, "{}: blob {} is not in the blob list", where, blob->digest.str());
+                *ref = *blob;
+            }
+            idx.apt_indexes[target] = std::move(index);
         }
     }
     // "images" came after "debs": absent means none.

@@ -56,6 +56,14 @@ struct DebEntry {
     store::BlobRef blob;
 };
 
+// The apt repository indexes of one target, made by the bundler from its .debs (each a blob): the
+// node's repository serves them as dists/platform/main/binary-<arch>/Packages{,.gz}.
+struct AptIndex {
+    std::string architecture; // the binary-<arch> they describe
+    store::BlobRef packages;
+    store::BlobRef packages_gz;
+};
+
 struct BundleIndex {
     std::string profile;
     std::string version;
@@ -65,6 +73,7 @@ struct BundleIndex {
     std::map<std::string, RolePlan> roles;
     std::vector<FileEntry> files;
     std::map<std::string, std::vector<DebEntry>> debs; // target name ("debian-12") -> its .deb closure
+    std::map<std::string, AptIndex> apt_indexes;        // target name -> the Packages of its closure
     std::vector<oci::LockedImage> images; // each image's index/manifests, configs and layers are blobs too
     std::vector<store::BlobRef> blobs; // every payload blob, sorted by digest, each once
     std::optional<std::array<std::uint8_t, 32>> signer_public_key; // raw Ed25519 key of a signed bundle

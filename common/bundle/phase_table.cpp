@@ -11,6 +11,7 @@ const std::vector<PhaseInfo>& phase_table()
         {"preflight", PhaseLevel::gate, "check root, OS, architecture, CPU, memory and disk"},
         {"store", PhaseLevel::state, "extract the bundle's blobs into the node store (verified)"},
         {"binaries", PhaseLevel::host, "install pinned binaries and files with their modes"},
+        {"apt", PhaseLevel::host, "install the bundle's .deb packages with the node's apt, from a repository in the store signed on this node"},
         {"registry", PhaseLevel::host, "serve the bundle's images from this node's registry (seeded from the store by hard links)"},
         {"images", PhaseLevel::host, "write the images k3s imports at start (agent/images) from the store"},
         {"import", PhaseLevel::cluster, "import the profile's named images into the running containerd"},

@@ -3,6 +3,7 @@
 
 #include <installer/phases/binaries_phase.hpp>
 #include <installer/phases/images_phase.hpp>
+#include <installer/phases/apt_phase.hpp>
 #include <installer/phases/registry_phase.hpp>
 #include <installer/phases/preflight.hpp>
 #include <installer/phases/store_phase.hpp>
@@ -79,6 +80,7 @@ Result<std::unique_ptr<phases::Phase>> make_phase(std::string_view name)
         {"preflight", &phases::make_preflight_phase},
         {"store", &phases::make_store_phase},
         {"binaries", &phases::make_binaries_phase},
+        {"apt", &phases::make_apt_phase},
         {"registry", &phases::make_registry_phase},
         {"images", &phases::make_images_phase},
         {"import", &phases::make_import_phase},

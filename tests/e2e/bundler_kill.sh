@@ -15,8 +15,13 @@ FIXTURES="$SCRATCH/srv"
 mkdir -p "$FIXTURES/tools" "$FIXTURES/flat"
 cp /bin/busybox "$FIXTURES/tools/busybox"
 echo "hello from the demo bundle" >"$FIXTURES/tools/motd"
-head -c 1500000 /dev/urandom >"$FIXTURES/flat/hello_1.0_amd64.deb"
+# A real .deb (the build reads its control file for the node's Packages), big enough to kill mid-download.
 deb=$FIXTURES/flat/hello_1.0_amd64.deb
+mkdir -p "$SCRATCH/hello/DEBIAN" "$SCRATCH/hello/usr/share/hello"
+printf 'Package: hello\nVersion: 1.0\nArchitecture: amd64\nMaintainer: Nobody <nobody@test.invalid>\nDescription: a stand-in package\n' \
+    >"$SCRATCH/hello/DEBIAN/control"
+head -c 1500000 /dev/urandom >"$SCRATCH/hello/usr/share/hello/data"
+dpkg-deb -Znone --root-owner-group --build "$SCRATCH/hello" "$deb" >/dev/null
 cat >"$FIXTURES/flat/Packages" <<EOF
 Package: hello
 Version: 1.0

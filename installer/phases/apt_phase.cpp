@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <installer/phases/apt_phase.hpp>
+
+#include <installer/phases/apt_repo.hpp>
+#include <installer/system/facts.hpp>
+
+#include <common/deb/version.hpp>
+#include <common/pgp/openpgp_key.hpp>
+#include <common/util/failpoint.hpp>
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+#include <sstream>
+
+namespace installer::phases {
+
+namespace {
+
+using common::Errc;
+using common::fail;
+
+constexpr int k_lock_timeout_s = 300; // how long apt waits for another apt/dpkg (unattended-upgrades) to finish
+const std::string k_key_file = std::string(k_apt_root) + "/node-key";
+const std::string k_sources_dir = std::string(k_apt_root) + "/sources.list.d";
+const std::string k_lists_dir = std::string(k_apt_root) + "/lists";
+
+std::string store_node_path() { return std::string(node::NodePaths::k_state) + "/store"; }
+
+// The bundle's target for this node, or a refusal naming the supported ones (before anything changes).
+Result<std::string> node_target(Context& ctx)
+{
+    auto facts = system::gather_facts(ctx.sys, ctx.paths.state);
+    if (!facts) return fail(facts.error());
+    std::string target = apt_target(facts->os_id, facts->os_version_id);
+    if (ctx.index.apt_indexes.contains(target)) return target;
+    std::string supported;
+    for (const auto& [name, _] : ctx.index.apt_indexes) supported += (supported.empty() ? "" : ", ") + name;
+    return fail(Errc::failed_precondition, "this node runs {} {} ({}): the bundle carries packages for {}", facts->os_id,
+                facts->os_version_id, target, supported.empty() ? "no release" : supported);
+}
+
+// Installed versions of `names` (dpkg-query in the root); a name missing or not fully installed is absent.
+Result<std::map<std::string, std::string>> installed_versions(system::System& sys, const std::vector<common::bundle::DebEntry>& debs)
+{
+    std::vector<std::string> argv{"dpkg-query", "--show", "--showformat=${Package}\\t${Version}\\t${db:Status-Abbrev}\\n"};
+    for (const auto& d : debs) argv.push_back(d.name);
+    auto r = sys.run({argv, {}, std::chrono::seconds(120), system::InRoot::yes});
+    if (!r) return fail(r.error());
+    // dpkg-query exits 1 when some name is unknown, and still lists the others.
+    std::map<std::string, std::string> versions;
+    std::istringstream in(r->output);
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream fields(line);
+        std::string name, version, status;
+        if (!std::getline(fields, name, '\t') || !std::getline(fields, version, '\t') || !std::getline(fields, status)) continue;
+        if (status.starts_with("ii")) versions[name] = version;
+    }
+    return versions;
+}
+
+// Packages of the closure not installed, or installed older than locked ("name=version" each). One the
+// node already has at a newer version (a security update of libssl3, say) is left alone, never downgraded.
+Result<std::vector<std::string>> missing_packages(system::System& sys, const std::vector<common::bundle::DebEntry>& debs)
+{
+    auto versions = installed_versions(sys, debs);
+    if (!versions) return fail(versions.error());
+    std::vector<std::string> missing;
+    for (const auto& d : debs) {
+        auto it = versions->find(d.name);
+        if (it == versions->end() || common::deb::compare_versions(it->second, d.version) < 0)
+            missing.push_back(fmt::format("{}={}", d.name, d.version));
+    }
+    std::sort(missing.begin(), missing.end());
+    return missing;
+}
+
+// Runs an apt/dpkg command in the root, non-interactive; its output goes to the log, a failure names it.
+Result<void> run_apt(Context& ctx, std::vector<std::string> argv, std::string_view what)
+{
+    ctx.log.info("  {}", what);
+    auto r = ctx.sys.run({argv, {{"DEBIAN_FRONTEND", "noninteractive"}, {"APT_LISTCHANGES_FRONTEND", "none"}},
+                          std::chrono::seconds(3600), system::InRoot::yes});
+    if (!r) return fail(r.error().wrap(std::string(what)));
+    if (r->exit_code != 0) {
+        std::string tail = r->output.size() > 4000 ? r->output.substr(r->output.size() - 4000) : r->output;
+        return fail(Errc::failed_precondition, "{} failed (exit {}):\n{}", what, r->exit_code, tail);
+    }
+    return {};
+}
+
+Result<bool> holds(system::System& sys, std::string_view path, std::string_view content)
+{
+    auto info = sys.stat(path);
+    if (!info) return fail(info.error());
+    if (info->kind != system::FileKind::regular || info->size != content.size()) return false;
+    auto text = sys.read_file(path, content.size());
+    if (!text) return fail(text.error());
+    return *text == content;
+}
+
+// The node's signing key: made once, kept 0600 in the installer's state (never leaves the node).
+Result<common::pgp::SigningKey> node_key(Context& ctx)
+{
+    auto info = ctx.sys.stat(k_key_file);
+    if (!info) return fail(info.error());
+    if (info->kind == system::FileKind::regular) {
+        auto text = ctx.sys.read_file(k_key_file, 1 << 16);
+        if (!text) return fail(text.error());
+        auto key = common::pgp::SigningKey::parse(*text);
+        if (!key) return fail(key.error().wrap(k_key_file));
+        return key;
+    }
+    auto key = common::pgp::SigningKey::generate("platform-installer node repository", std::time(nullptr));
+    if (!key) return fail(key.error());
+    TRY_VOID(ctx.sys.write_file(k_key_file, key->serialize(), {0600, {}, {}}));
+    ctx.log.info("  made this node's repository key {}", key->fingerprint_hex());
+    return key;
+}
+
+class AptPhase : public Phase {
+public:
+    using Phase::Phase;
+
+    Result<bool> satisfied(Context& ctx) const override
+    {
+        if (ctx.index.debs.empty()) return true;
+        auto target = node_target(ctx);
+        if (!target) return fail(target.error());
+        for (auto [path, content] : {std::pair{std::string(k_apt_sources), apt_sources_entry(*target)}}) {
+            auto ok = holds(ctx.sys, path, content);
+            if (!ok || !*ok) return ok;
+        }
+        auto keyring = ctx.sys.stat(k_apt_keyring);
+        if (!keyring) return fail(keyring.error());
+        if (keyring->kind != system::FileKind::regular) return false;
+        auto missing = missing_packages(ctx.sys, ctx.index.debs.at(*target));
+        if (!missing) return fail(missing.error());
+        return missing->empty();
+    }
+
+    Result<void> apply(Context& ctx) override
+    {
+        if (ctx.index.debs.empty()) {
+            ctx.log.info("  no packages in this bundle");
+            return {};
+        }
+        auto target = node_target(ctx);
+        if (!target) return fail(target.error());
+        const auto& debs = ctx.index.debs.at(*target);
+
+        // 1. The repository: hard links to the store, the Release, signed here by this node's key.
+        auto tree = apt_repo_tree(ctx.index, *target, store_node_path());
+        if (!tree) return fail(tree.error());
+        std::string repo = fmt::format("{}/{}", k_apt_root, *target);
+        auto changed = ctx.sys.seed_tree(repo, *tree);
+        if (!changed) return fail(changed.error());
+        auto key = node_key(ctx);
+        if (!key) return fail(key.error());
+        const common::bundle::AptIndex& indexes = ctx.index.apt_indexes.at(*target);
+        auto signed_release = key->clearsign(apt_release(indexes, apt_date(ctx.index.created)), std::time(nullptr));
+        if (!signed_release) return fail(signed_release.error().wrap("sign the repository's Release"));
+        TRY_VOID(ctx.sys.write_file(fmt::format("{}/dists/{}/InRelease", repo, k_apt_suite), *signed_release, {0644, {}, {}}));
+        ctx.log.info("  {} packages for {} in {} ({} entries changed), signed by {}", debs.size(), *target, repo, *changed,
+                     key->fingerprint_hex());
+
+        // 2. The keyring and the sources entry apt keeps (signed-by, never trusted=yes); the same entry in
+        //    a folder of our own is all apt reads during this phase.
+        TRY_VOID(ctx.sys.write_file(k_apt_keyring, key->public_keyring(), {0644, {}, {}}));
+        std::string entry = apt_sources_entry(*target);
+        for (const std::string& path : {std::string(k_apt_sources), k_sources_dir + "/platform-installer.sources"}) {
+            auto ok = holds(ctx.sys, path, entry);
+            if (!ok) return fail(ok.error());
+            if (!*ok) TRY_VOID(ctx.sys.write_file(path, entry, {0644, {}, {}}));
+        }
+        TRY_VOID(ctx.sys.make_dir(k_lists_dir + "/partial", 0755));
+
+        // 3. Packages not yet at their locked versions: a dpkg interrupted earlier finishes first, then apt.
+        auto missing = missing_packages(ctx.sys, debs);
+        if (!missing) return fail(missing.error());
+        if (missing->empty()) {
+            ctx.log.info("  every package is installed at its locked version");
+            return {};
+        }
+        std::vector<std::string> options = apt_isolation_options(k_sources_dir, k_lists_dir, k_lock_timeout_s);
+        TRY_VOID(run_apt(ctx, {"dpkg", "--configure", "-a"}, "dpkg --configure -a (finishes an interrupted install)"));
+        std::vector<std::string> update{"apt-get", "update", "-q"};
+        update.insert(update.end(), options.begin(), options.end());
+        TRY_VOID(run_apt(ctx, update, fmt::format("apt-get update (only the node repository {}; waits up to {} s for another apt or dpkg)",
+                                                  repo, k_lock_timeout_s)));
+        common::failpoint("apt.updated");
+        std::vector<std::string> install{"apt-get", "install", "-y", "-q", "--no-install-recommends"};
+        install.insert(install.end(), options.begin(), options.end());
+        install.insert(install.end(), missing->begin(), missing->end());
+        TRY_VOID(run_apt(ctx, install, fmt::format("apt-get install of {} of the {} packages at their locked versions", missing->size(),
+                                                   debs.size())));
+        auto still = missing_packages(ctx.sys, debs);
+        if (!still) return fail(still.error());
+        if (!still->empty())
+            return fail(Errc::failed_precondition, "apt-get install finished but {} are not at their locked versions", fmt::join(*still, ", "));
+        return {};
+    }
+};
+
+} // namespace
+
+std::unique_ptr<Phase> make_apt_phase(const common::bundle::PhaseInfo& info) { return std::make_unique<AptPhase>(info); }
+
+} // namespace installer::phases
