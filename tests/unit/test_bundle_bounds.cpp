@@ -179,7 +179,7 @@ TEST_CASE("parse_pax refuses lengths and sizes that would wrap")
     refused("8x path=x\n", "malformed record length");
 }
 
-TEST_CASE("PayloadReader::finish allows one tar record of zero padding, no more")
+TEST_CASE("PayloadReader::finish allows one tar record of zero padding - no more")
 {
     Scratch s;
     const std::string first_zero(512, '\0');
@@ -217,7 +217,7 @@ TEST_CASE("PayloadReader bounds the pax headers before one entry")
     CHECK(dangling.error().message == "payload: pax header without an entry");
 }
 
-TEST_CASE("BundleIndex::parse refuses integers that would wrap or truncate, naming the field")
+TEST_CASE("BundleIndex::parse refuses integers that would wrap or truncate - naming the field")
 {
     REQUIRE(BundleIndex::parse(index_json("format", "1")));
     struct Case {

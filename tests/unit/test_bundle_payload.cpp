@@ -177,7 +177,7 @@ TEST_CASE("check_entry_path allows only bundle.json and blobs/sha256/<hex>")
     }
 }
 
-TEST_CASE("PayloadReader refuses links, directories and escaping paths, naming the entry")
+TEST_CASE("PayloadReader refuses links - directories and escaping paths - naming the entry")
 {
     Scratch s;
     std::string hex = hex_of("x");

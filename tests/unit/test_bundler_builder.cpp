@@ -67,7 +67,7 @@ TEST_CASE("plan_bundle refuses a pin that differs from the published checksum")
     CHECK(r.error().code == Errc::digest_mismatch);
 }
 
-TEST_CASE("plan_bundle stores a blob shared by two files once, and refuses two files on one path")
+TEST_CASE("plan_bundle stores a blob shared by two files once - and refuses two files on one path")
 {
     common::manifest::BinariesLock lock;
     lock.pins.push_back({"http://x/a", "a", {common::digest::sha256_of("same"), 4}, "t"});

@@ -10,7 +10,7 @@ using bundler::apt::PackageIndex;
 
 TEST_SUITE_BEGIN("seam");
 
-TEST_CASE("PackageIndex refuses a Size that is not a whole byte count, naming the source and line")
+TEST_CASE("PackageIndex refuses a Size that is not a whole byte count - naming the source and line")
 {
     const std::string head = "Package: ok\nVersion: 1\nArchitecture: amd64\nSize: 1234\n\nPackage: bad\nVersion: 1\nArchitecture: amd64\n";
     for (const char* size : {"Size: 12x", "Size: -5", "Size:", "Size: 99999999999999999999999", "Size: 0x10", "Size: 1 2"}) {
@@ -48,7 +48,7 @@ std::string stanza(int i)
 
 } // namespace
 
-TEST_CASE("PackageIndex read from a stream keeps only the fields it uses, in storage of its own")
+TEST_CASE("PackageIndex read from a stream keeps only the fields it uses - in storage of its own")
 {
     PackageIndex idx("amd64");
     common::deb::ParagraphReader reader([&](const common::deb::Paragraph& p) { return idx.add_paragraph(p, 0, "synthetic"); });

@@ -74,7 +74,7 @@ TEST_CASE("Resolver leaves the base set out and follows Recommends only when ask
     CHECK(names(*listed) == std::vector<std::string>{"extra"});
 }
 
-TEST_CASE("Resolver satisfies virtual packages through providers, versioned Provides and :any")
+TEST_CASE("Resolver satisfies virtual packages through providers - versioned Provides and :any")
 {
     auto idx = index_of(stanza("app", "1", "Depends: mta, awk (>= 2), perl:any, tool:any") +
                         stanza("exim", "1", "Provides: mta;Priority: standard") + stanza("postfix", "1", "Provides: mta;Priority: optional") +
@@ -95,7 +95,7 @@ TEST_CASE("Resolver satisfies virtual packages through providers, versioned Prov
     CHECK(names(r2.marked()) == std::vector<std::string>{"app", "exim", "gawk", "perl"});
 }
 
-TEST_CASE("Resolver reports a closure that Conflicts make impossible, naming both chains")
+TEST_CASE("Resolver reports a closure that Conflicts make impossible - naming both chains")
 {
     auto idx = index_of(stanza("web", "1", "Depends: libold") + stanza("libold", "1") +
                         stanza("db", "1", "Depends: libnew") + stanza("libnew", "1", "Conflicts: libold"));

@@ -134,7 +134,7 @@ TEST_CASE("ParagraphReader names the right line across chunk boundaries")
     CHECK(!stop.feed("Package: c\n\n"));
 }
 
-TEST_CASE("ParagraphReader buffers one paragraph, not the stream, and refuses one over its cap")
+TEST_CASE("ParagraphReader buffers one paragraph - not the stream - and refuses one over its cap")
 {
     std::size_t count = 0;
     ParagraphReader reader(

@@ -33,7 +33,7 @@ TEST_CASE("Debian versions order as dpkg orders them (deb-version(7) and dpkg's 
     }
 }
 
-TEST_CASE("Version::parse splits epoch, upstream and revision and refuses what dpkg refuses")
+TEST_CASE("Version::parse splits epoch - upstream and revision and refuses what dpkg refuses")
 {
     auto v = common::deb::Version::parse("2:1.2-3-4");
     REQUIRE(v);
@@ -47,7 +47,7 @@ TEST_CASE("Version::parse splits epoch, upstream and revision and refuses what d
     CHECK(!common::deb::Version::parse("1.0 2"));
 }
 
-TEST_CASE("parse_relations reads alternatives, operators, qualifiers; ignores arch lists and profiles")
+TEST_CASE("parse_relations reads alternatives - operators - qualifiers - ignores arch lists and profiles")
 {
     auto r = common::deb::parse_relations("libc6 (>= 2.34), perl:any, a (<< 1.5~alpha4~) | b, c [amd64] <!nocheck>, d (>1)");
     REQUIRE(r);

@@ -18,7 +18,7 @@ TEST_CASE("Sha256 matches the FIPS 180-2 test vectors")
     CHECK(h.finish().hex() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
-TEST_CASE("Digest::parse accepts sha256:<hex> and bare hex, refuses anything else")
+TEST_CASE("Digest::parse accepts sha256:<hex> and bare hex - refuses anything else")
 {
     auto d = Digest::parse("sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     REQUIRE(d);

@@ -14,7 +14,7 @@ using installer::engine::select_phases;
 
 TEST_SUITE_BEGIN("seam");
 
-TEST_CASE("every row of the phase table is built by the engine from that row, and nothing else is")
+TEST_CASE("every row of the phase table is built by the engine from that row - and nothing else is")
 {
     std::set<std::string_view> names;
     for (const common::bundle::PhaseInfo& row : phase_table()) {
@@ -35,7 +35,7 @@ TEST_CASE("phase_order follows the table")
     for (std::size_t i = 0; i < table.size(); ++i) CHECK(common::bundle::phase_order(table[i].name) == i);
 }
 
-TEST_CASE("select_phases applies --only, --skip and --from in plan order and always keeps the gates")
+TEST_CASE("select_phases applies --only - --skip and --from in plan order and always keeps the gates")
 {
     std::vector<std::string> plan;
     for (const auto& row : phase_table()) plan.emplace_back(row.name);

@@ -62,7 +62,7 @@ std::map<std::string, std::string> by_path(const std::vector<installer::system::
 
 } // namespace
 
-TEST_CASE("registry_tree lays out the Distribution storage tree, each blob once")
+TEST_CASE("registry_tree lays out the Distribution storage tree - each blob once")
 {
     auto images = two_images();
     auto entries = registry_tree(images, "/var/lib/platform-installer/store");
@@ -97,7 +97,7 @@ TEST_CASE("registry_tree refuses two images claiming one tag with different dige
     CHECK(registry_tree(images, "/s"));
 }
 
-TEST_CASE("mirror configuration: this node's registry first, then the peers, for every source registry")
+TEST_CASE("mirror configuration: this node's registry first - then the peers - for every source registry")
 {
     auto endpoints = mirror_endpoints(":5000", {"http://10.0.0.1:5000", "http://10.0.0.2:5000"});
     REQUIRE(endpoints);
@@ -122,7 +122,7 @@ TEST_CASE("mirror configuration: this node's registry first, then the peers, for
     CHECK(registry_config(":5000").find("readonly:\n      enabled: true") != std::string::npos);
 }
 
-TEST_CASE("seed_tree hard-links from the store, changes nothing the second time, and undo removes the tree")
+TEST_CASE("seed_tree hard-links from the store - changes nothing the second time - and undo removes the tree")
 {
     Scratch s;
     fs::create_directories(s / "root/var/lib/platform-installer/store/blobs/sha256");
@@ -154,7 +154,7 @@ TEST_CASE("seed_tree hard-links from the store, changes nothing the second time,
     CHECK(fs::exists("/tmp")); // the planted link was removed, not what it pointed to
 }
 
-TEST_CASE("TarStream writes a ustar archive libarchive reads back, and its size is known ahead")
+TEST_CASE("TarStream writes a ustar archive libarchive reads back - and its size is known ahead")
 {
     Scratch s;
     std::string big(70000, 'x');
@@ -238,7 +238,7 @@ TEST_CASE("image archives name the image and check every store blob")
     CHECK(r.error().message.find(layer.string()) != std::string::npos);
 }
 
-TEST_CASE("http_status asks an IP literal, never a name")
+TEST_CASE("http_status asks an IP literal - never a name")
 {
     int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};

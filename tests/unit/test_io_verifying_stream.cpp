@@ -31,7 +31,7 @@ common::Result<std::string> drain(common::io::Source& in)
 
 } // namespace
 
-TEST_CASE("VerifyingSource gives the bytes, then end of stream only once they matched")
+TEST_CASE("VerifyingSource gives the bytes - then end of stream only once they matched")
 {
     const std::string data = "the expected bytes";
     Expected want{sha256_of(data), data.size()};
@@ -71,7 +71,7 @@ TEST_CASE("VerifyingSource gives the bytes, then end of stream only once they ma
     }
 }
 
-TEST_CASE("VerifyingSink passes bytes on, refuses more than expected, and checks at the end")
+TEST_CASE("VerifyingSink passes bytes on - refuses more than expected - and checks at the end")
 {
     StringSink out(100, "out");
     VerifyingSink v(&out, Expected{sha256_of("abc"), 3}, "x");
@@ -84,7 +84,7 @@ TEST_CASE("VerifyingSink passes bytes on, refuses more than expected, and checks
     CHECK(out.take() == "abc");
 }
 
-TEST_CASE("write_bundle writes a file the reader accepts, and refuses a bad installer or a changed blob")
+TEST_CASE("write_bundle writes a file the reader accepts - and refuses a bad installer or a changed blob")
 {
     Scratch s;
     auto installer = s.write("installer", std::string("\x7f" "ELF", 4) + std::string(60, '\0'));

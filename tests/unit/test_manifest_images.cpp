@@ -77,7 +77,7 @@ oci::LockedImage pin(std::string ref, std::vector<oci::Platform> platforms)
 
 } // namespace
 
-TEST_CASE("components list images as references or objects; requested_images merges them")
+TEST_CASE("components list images as references or objects - requested_images merges them")
 {
     Scratch s;
     write_tree(s, k_component);
@@ -100,7 +100,7 @@ TEST_CASE("components list images as references or objects; requested_images mer
     CHECK(merged[1].ref == "ghcr.io/org/app:1");
 }
 
-TEST_CASE("image entries are validated with file, line and field")
+TEST_CASE("image entries are validated with file - line and field")
 {
     Scratch s;
     struct Case {
@@ -128,7 +128,7 @@ TEST_CASE("image entries are validated with file, line and field")
     }
 }
 
-TEST_CASE("ImagesLock round-trips, sorted, and refuses a bad pin with its line")
+TEST_CASE("ImagesLock round-trips - sorted - and refuses a bad pin with its line")
 {
     Scratch s;
     ImagesLock lock;
@@ -172,7 +172,7 @@ TEST_CASE("ImagesLock round-trips, sorted, and refuses a bad pin with its line")
     }
 }
 
-TEST_CASE("plan_bundle puts each image with the profile's platforms and its options, every blob once")
+TEST_CASE("plan_bundle puts each image with the profile's platforms and its options - every blob once")
 {
     Scratch s;
     write_tree(s, k_component);
@@ -197,7 +197,7 @@ TEST_CASE("plan_bundle puts each image with the profile's platforms and its opti
     CHECK(round->images.size() == 2);
 }
 
-TEST_CASE("plan_bundle refuses an unpinned image or one pinned for other platforms, naming it")
+TEST_CASE("plan_bundle refuses an unpinned image or one pinned for other platforms - naming it")
 {
     Scratch s;
     write_tree(s, k_component);

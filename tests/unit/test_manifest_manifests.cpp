@@ -73,7 +73,7 @@ TEST_CASE("load_manifests reads a profile and its components")
     CHECK(files[1].roles == std::vector<std::string>{"master"});
 }
 
-TEST_CASE("manifest errors name the file, the line and the field")
+TEST_CASE("manifest errors name the file - the line and the field")
 {
     Scratch s;
     struct Case {

@@ -47,7 +47,7 @@ TEST_CASE("Reference::parse normalises as Docker does")
     }
 }
 
-TEST_CASE("Reference::parse keeps a digest, with or without a tag")
+TEST_CASE("Reference::parse keeps a digest - with or without a tag")
 {
     auto by_digest = Reference::parse("busybox@sha256:" + k_hex);
     REQUIRE(by_digest);
@@ -65,7 +65,7 @@ TEST_CASE("Reference::parse keeps a digest, with or without a tag")
     CHECK(both->str() == "127.0.0.1:5000/team/app:1.0@sha256:" + k_hex);
 }
 
-TEST_CASE("Reference::parse refuses what Docker refuses, saying why")
+TEST_CASE("Reference::parse refuses what Docker refuses - saying why")
 {
     struct Case {
         std::string text, expect;
@@ -95,7 +95,7 @@ TEST_CASE("Reference::parse refuses what Docker refuses, saying why")
     }
 }
 
-TEST_CASE("registry_url: docker.io is registry-1.docker.io; loopback is plain http")
+TEST_CASE("registry_url: docker.io is registry-1.docker.io - loopback is plain http")
 {
     CHECK(common::oci::registry_url("docker.io") == "https://registry-1.docker.io");
     CHECK(common::oci::registry_url("ghcr.io") == "https://ghcr.io");

@@ -25,7 +25,7 @@ TEST_CASE("parse_www_authenticate reads Docker Hub's bearer challenge")
     CHECK((*r)[0].params.at("scope") == "repository:library/busybox:pull");
 }
 
-TEST_CASE("parse_www_authenticate: quoted commas, escapes, spaces, tokens and several challenges")
+TEST_CASE("parse_www_authenticate: quoted commas - escapes - spaces - tokens and several challenges")
 {
     auto r = registry::parse_www_authenticate(
         R"(Bearer realm="https://a.example/token?x=1,2" , Service=reg, scope="repository:a/b:pull,push", error="say \"no\"", Basic realm="basic, realm")");
@@ -55,7 +55,7 @@ TEST_CASE("parse_www_authenticate refuses malformed challenges")
     }
 }
 
-TEST_CASE("Docker config auths: the base64 auth form and username/password, hosts folded")
+TEST_CASE("Docker config auths: the base64 auth form and username/password - hosts folded")
 {
     registry::CredentialStore store;
     std::string config = R"({
@@ -82,7 +82,7 @@ TEST_CASE("Docker config auths: the base64 auth form and username/password, host
     CHECK(!store.find("helper.example"));    // identity tokens are not supported: no credentials
 }
 
-TEST_CASE("Docker config: a bad auth is refused naming the entry, never its content")
+TEST_CASE("Docker config: a bad auth is refused naming the entry - never its content")
 {
     registry::CredentialStore store;
     auto r = registry::parse_docker_config(R"({"auths": {"reg.local": {"auth": "bm8tY29sb24="}}})", "cfg", store); // "no-colon"
@@ -127,7 +127,7 @@ TEST_CASE("base64 round trip")
     CHECK(!registry::base64_decode("a"));
 }
 
-TEST_CASE("retry_delay doubles, is capped, and honours Retry-After seconds")
+TEST_CASE("retry_delay doubles - is capped - and honours Retry-After seconds")
 {
     registry::RetryPolicy p;
     p.first_delay = std::chrono::milliseconds(100);
@@ -154,7 +154,7 @@ TEST_CASE("registry errors and statuses read as an operator needs them")
     CHECK(http::describe_status(599) == "HTTP 599");
 }
 
-TEST_CASE("redirect targets: relative locations resolve; the authority decides whether credentials follow")
+TEST_CASE("redirect targets: relative locations resolve - the authority decides whether credentials follow")
 {
     CHECK(http::resolve_location("http://127.0.0.1:5000/v2/a/blobs/x", "/storage/x?sig=1").value() ==
           "http://127.0.0.1:5000/storage/x?sig=1");
@@ -164,7 +164,7 @@ TEST_CASE("redirect targets: relative locations resolve; the authority decides w
     CHECK(http::url_authority("http://localhost:5000/x") != http::url_authority("http://127.0.0.1:5000/x"));
 }
 
-TEST_CASE("RegistryClient::endpoint: --mirror by registry domain, docker.io aliases, host or URL prefix")
+TEST_CASE("RegistryClient::endpoint: --mirror by registry domain - docker.io aliases - host or URL prefix")
 {
     auto mirror = [](const char* spec) { return bundler::fetch::Mirror::parse(spec).value(); };
     registry::RegistryOptions o;

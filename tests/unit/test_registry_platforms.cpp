@@ -56,7 +56,7 @@ TEST_CASE("parse_manifest reads OCI and Docker indexes and manifests")
     CHECK(m->layers[0].digest.hex() == hex_of('d'));
 }
 
-TEST_CASE("parse_manifest refuses schema 1, saying so, and anything malformed")
+TEST_CASE("parse_manifest refuses schema 1 - saying so - and anything malformed")
 {
     auto s1 = oci::parse_manifest(R"({"schemaVersion":1,"name":"x","fsLayers":[]})", oci::media::docker_schema1_signed);
     REQUIRE(!s1);
@@ -73,7 +73,7 @@ TEST_CASE("parse_manifest refuses schema 1, saying so, and anything malformed")
     }
 }
 
-TEST_CASE("image_platforms maps the profile's dpkg architectures, each once")
+TEST_CASE("image_platforms maps the profile's dpkg architectures - each once")
 {
     std::vector<common::bundle::Platform> profile{{"debian", "12", "amd64"}, {"ubuntu", "22.04", "amd64"}, {"ubuntu", "22.04", "arm64"}};
     auto want = registry::image_platforms(profile);
@@ -82,7 +82,7 @@ TEST_CASE("image_platforms maps the profile's dpkg architectures, each once")
     CHECK(want[1].str() == "linux/arm64/v8");
 }
 
-TEST_CASE("select_platforms: arm64 means v8; a missing platform names the image and what the index has")
+TEST_CASE("select_platforms: arm64 means v8 - a missing platform names the image and what the index has")
 {
     auto index = oci::parse_manifest(
         index_json({{"linux/amd64", 'a'}, {"linux/arm64", 'b'}, {"linux/arm/v7", 'c'}, {"unknown/unknown", 'd'}}), "");
@@ -121,7 +121,7 @@ TEST_CASE("config_platform reads a single-platform image's config")
     CHECK(registry::config_platform("nope").error().code == Errc::corrupt);
 }
 
-TEST_CASE("image_blobs lists every blob once, manifests by the manifests endpoint")
+TEST_CASE("image_blobs lists every blob once - manifests by the manifests endpoint")
 {
     auto d = [](char c, std::string_view media) { return oci::Descriptor{std::string(media), common::digest::Digest::parse(hex_of(c)).value(), 10, {}}; };
     oci::LockedImage a;

@@ -268,7 +268,7 @@ TEST_CASE("BlobStore::remove_stale_ingests leaves a live writer's ingest file al
     CHECK(files_in(s / "store/ingest") == 0);
 }
 
-TEST_CASE("remove_stale_temps removes a dead writer's temp file beside the target, not a live one's")
+TEST_CASE("remove_stale_temps removes a dead writer's temp file beside the target - not a live one's")
 {
     Scratch s;
     std::filesystem::path target = s / "out.run";

@@ -153,7 +153,7 @@ TEST_CASE("HostSystem refuses changes without a change log")
     CHECK(sys.stat("/etc/x").value().kind == FileKind::missing); // reads are fine
 }
 
-TEST_CASE("undo_all takes a recorded install back: files, links, folders and modes as they were")
+TEST_CASE("undo_all takes a recorded install back: files - links - folders and modes as they were")
 {
     Node n;
     // What the node held before: a 0600 config, a 0750 folder, a link, a file the install removes.
@@ -206,7 +206,7 @@ TEST_CASE("undo_all after a crash mid-phase: journaled changes that never happen
     CHECK(tree_snapshot(n.root) == before);
 }
 
-TEST_CASE("undo_all keeps a folder the operator has since put files in, and says so")
+TEST_CASE("undo_all keeps a folder the operator has since put files in - and says so")
 {
     Node n;
     REQUIRE(n.host->write_file("/srv/platform/config", "x", {}));
@@ -247,7 +247,7 @@ TEST_CASE("a replaced file's backup survives when the state is on another filesy
     CHECK(tree_snapshot(s / "root") == before);
 }
 
-TEST_CASE("ChangeLog: records in order, survives a torn last line, forgets nothing undone")
+TEST_CASE("ChangeLog: records in order - survives a torn last line - forgets nothing undone")
 {
     Scratch s;
     {
@@ -265,7 +265,7 @@ TEST_CASE("ChangeLog: records in order, survives a torn last line, forgets nothi
     CHECK(ChangeLog::open(s.path()).value().pending().size() == 2);
 }
 
-TEST_CASE("HostSystem::run: exit status, output, environment and timeout")
+TEST_CASE("HostSystem::run: exit status - output - environment and timeout")
 {
     Node n;
     auto r = n.host->run({{"/bin/sh", "-c", "echo out; echo err >&2; echo \"$GREETING $PATH\"; exit 3"}, {{"GREETING", "hi"}},
@@ -305,7 +305,7 @@ TEST_CASE("HostSystem::run inside the root: the command sees the root as /")
     CHECK(read(n.root / "out") == "written\n");
 }
 
-TEST_CASE("plain services: a real process with a pid file, started, found active, stopped, and stopped by undo")
+TEST_CASE("plain services: a real process with a pid file - started - found active - stopped - and stopped by undo")
 {
     if (::geteuid() != 0 || !fs::exists("/bin/busybox")) {
         MESSAGE("skipped: services in a root need chroot (root) and busybox-static (scripts/setup)");
@@ -339,7 +339,7 @@ TEST_CASE("plain services: a real process with a pid file, started, found active
     CHECK(!fs::exists(n.root / "etc/systemd"));
 }
 
-TEST_CASE("systemd services: units, enablement and systemctl calls (a recording systemctl stands in: systemd does not run here)")
+TEST_CASE("systemd services: units - enablement and systemctl calls (a recording systemctl stands in: systemd does not run here)")
 {
     Scratch bin;
     bin.write("systemctl", "#!/bin/sh\necho \"$@\" >> \"$(dirname \"$0\")/calls\"\n"
@@ -372,7 +372,7 @@ TEST_CASE("RecordingSystem records commands and services and never runs them")
     CHECK(fs::exists(n.root / "etc/systemd/system/k3s.service"));
 }
 
-TEST_CASE("service units round-trip quotes, backslashes, % and $")
+TEST_CASE("service units round-trip quotes - backslashes - % and $")
 {
     ServiceSpec spec{"svc", "d", {"/bin/x", "a b", "q\"uote", "back\\slash", "100%", "$HOME"}, {{"K", "v \"1\" %d $x"}}};
     std::string unit = render_unit(spec);

@@ -35,7 +35,7 @@ fs::path hostile_root(const Scratch& s)
 
 } // namespace
 
-TEST_CASE("RootDir resolves links inside the root, with openat2 and with the checked walk")
+TEST_CASE("RootDir resolves links inside the root - with openat2 and with the checked walk")
 {
     for (Resolution mode : {Resolution::automatic, Resolution::walk}) {
         CAPTURE(static_cast<int>(mode));
