@@ -292,6 +292,9 @@ int main(int argc, char** argv)
     app.add_option("--registry-peer", o.node.registry_peers,
                    "another node's registry to pull from when this one cannot serve (the masters'; repeatable): http://IP:PORT")
         ->type_name("URL");
+    app.add_option("--apt-lock-timeout", o.node.apt_lock_timeout_s,
+                   "seconds the apt phase waits for another apt or dpkg (unattended-upgrades) to release the dpkg lock")
+        ->type_name("SECONDS")->capture_default_str()->check(CLI::Range(0, 86400));
     app.add_flag("--reset", o.reset, "undo every change the installer made on this node (files, folders, services), last first");
     app.add_option("--root", o.root, "install into this target root instead of /")->type_name("DIR")->capture_default_str();
     app.add_flag("--dry-run", o.dry_run, "print the plan (what is done, what is to do) and change nothing");

@@ -12,6 +12,7 @@
 #include <ctime>
 #include <map>
 #include <sstream>
+#include <thread>
 
 namespace installer::phases {
 
@@ -20,7 +21,7 @@ namespace {
 using common::Errc;
 using common::fail;
 
-constexpr int k_lock_timeout_s = 300; // how long apt waits for another apt/dpkg (unattended-upgrades) to finish
+constexpr std::string_view k_dpkg_lock = "/var/lib/dpkg/lock-frontend";
 const std::string k_key_file = std::string(k_apt_root) + "/node-key";
 const std::string k_sources_dir = std::string(k_apt_root) + "/sources.list.d";
 const std::string k_lists_dir = std::string(k_apt_root) + "/lists";
@@ -75,18 +76,43 @@ Result<std::vector<std::string>> missing_packages(system::System& sys, const std
     return missing;
 }
 
-// Runs an apt/dpkg command in the root, non-interactive; its output goes to the log, a failure names it.
+// Runs an apt/dpkg command in the root, non-interactive; its output goes to the log, a failure names it
+// (and the process that holds the dpkg lock, when one does: apt in a chroot cannot name it).
 Result<void> run_apt(Context& ctx, std::vector<std::string> argv, std::string_view what)
 {
     ctx.log.info("  {}", what);
+    auto holder = ctx.sys.lock_holder(k_dpkg_lock);
+    if (!holder) return fail(holder.error());
+    if (!holder->empty())
+        ctx.log.info("  waiting up to {} s for {}, which holds {} (--apt-lock-timeout)", ctx.options.apt_lock_timeout_s, *holder, k_dpkg_lock);
     auto r = ctx.sys.run({argv, {{"DEBIAN_FRONTEND", "noninteractive"}, {"APT_LISTCHANGES_FRONTEND", "none"}},
-                          std::chrono::seconds(3600), system::InRoot::yes});
+                          std::chrono::seconds(3600 + ctx.options.apt_lock_timeout_s), system::InRoot::yes});
     if (!r) return fail(r.error().wrap(std::string(what)));
     if (r->exit_code != 0) {
         std::string tail = r->output.size() > 4000 ? r->output.substr(r->output.size() - 4000) : r->output;
+        auto still = ctx.sys.lock_holder(k_dpkg_lock);
+        if (still && !still->empty())
+            return fail(Errc::failed_precondition, "{} failed: {} still holds {} after {} s (wait for it to finish, or stop it):\n{}", what,
+                        *still, k_dpkg_lock, ctx.options.apt_lock_timeout_s, tail);
         return fail(Errc::failed_precondition, "{} failed (exit {}):\n{}", what, r->exit_code, tail);
     }
     return {};
+}
+
+// Waits until nobody holds the dpkg lock, up to --apt-lock-timeout; then names the holder.
+Result<void> wait_for_dpkg_lock(Context& ctx)
+{
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(ctx.options.apt_lock_timeout_s);
+    for (bool told = false;; told = true) {
+        auto holder = ctx.sys.lock_holder(k_dpkg_lock);
+        if (!holder) return fail(holder.error());
+        if (holder->empty()) return {};
+        if (std::chrono::steady_clock::now() >= deadline)
+            return fail(Errc::failed_precondition, "{} still holds {} after {} s: wait for it to finish, or stop it (--apt-lock-timeout)",
+                        *holder, k_dpkg_lock, ctx.options.apt_lock_timeout_s);
+        if (!told) ctx.log.info("  waiting up to {} s for {}, which holds {}", ctx.options.apt_lock_timeout_s, *holder, k_dpkg_lock);
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
 }
 
 Result<bool> holds(system::System& sys, std::string_view path, std::string_view content)
@@ -182,12 +208,14 @@ public:
             ctx.log.info("  every package is installed at its locked version");
             return {};
         }
-        std::vector<std::string> options = apt_isolation_options(k_sources_dir, k_lists_dir, k_lock_timeout_s);
-        TRY_VOID(run_apt(ctx, {"dpkg", "--configure", "-a"}, "dpkg --configure -a (finishes an interrupted install)"));
+        std::vector<std::string> options = apt_isolation_options(k_sources_dir, k_lists_dir, ctx.options.apt_lock_timeout_s);
+        TRY_VOID(wait_for_dpkg_lock(ctx)); // dpkg itself does not wait (apt-get does: DPkg::Lock::Timeout)
+        TRY_VOID(run_apt(ctx, {"dpkg", "--configure", "-a", "--force-confold", "--force-confdef"},
+                         "dpkg --configure -a (finishes an interrupted install)"));
         std::vector<std::string> update{"apt-get", "update", "-q"};
         update.insert(update.end(), options.begin(), options.end());
         TRY_VOID(run_apt(ctx, update, fmt::format("apt-get update (only the node repository {}; waits up to {} s for another apt or dpkg)",
-                                                  repo, k_lock_timeout_s)));
+                                                  repo, ctx.options.apt_lock_timeout_s)));
         common::failpoint("apt.updated");
         std::vector<std::string> install{"apt-get", "install", "-y", "-q", "--no-install-recommends"};
         install.insert(install.end(), options.begin(), options.end());

@@ -13,6 +13,7 @@
 #include <climits>
 #include <dirent.h>
 #include <fcntl.h>
+#include <fstream>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -231,6 +232,21 @@ Result<std::string> HostSystem::read_file(std::string_view path, std::uint64_t m
     common::io::StringSink text(max_bytes, fmt::format("read {}", path));
     TRY_VOID(common::io::copy(*file, text));
     return text.take();
+}
+
+Result<std::string> HostSystem::lock_holder(std::string_view path)
+{
+    auto file = m_root.open_file(path);
+    if (!file) return file.error().code == common::Errc::not_found ? Result<std::string>{} : fail(file.error());
+    struct flock query{};
+    query.l_type = F_WRLCK;
+    query.l_whence = SEEK_SET;
+    if (::fcntl(file->fd(), F_GETLK, &query) != 0) return common::fail_errno(fmt::format("query the lock on {}", path), errno);
+    if (query.l_type == F_UNLCK) return std::string();
+    // The holder's pid is in our pid namespace; its name from the host's /proc (a chroot may have none).
+    std::string name = "unknown";
+    if (std::ifstream comm(fmt::format("/proc/{}/comm", query.l_pid)); comm) std::getline(comm, name);
+    return fmt::format("{} (pid {})", name, query.l_pid);
 }
 
 Result<common::digest::FileDigest> HostSystem::hash_file(std::string_view path)

@@ -28,6 +28,7 @@ public:
     Result<FileInfo> stat(std::string_view path) override { return m_files.stat(path); }
     Result<std::string> read_file(std::string_view path, std::uint64_t max) override { return m_files.read_file(path, max); }
     Result<common::digest::FileDigest> hash_file(std::string_view path) override { return m_files.hash_file(path); }
+    Result<std::string> lock_holder(std::string_view path) override { return m_files.lock_holder(path); }
     Result<void> write_file(std::string_view path, std::string_view content, const FileOptions& options) override;
     Result<void> install_blob(std::string_view path, const common::store::BlobStore& store, const common::store::BlobRef& blob,
                               const FileOptions& options) override;

@@ -88,6 +88,9 @@ public:
     virtual Result<FileInfo> stat(std::string_view path) = 0;
     virtual Result<std::string> read_file(std::string_view path, std::uint64_t max_bytes) = 0;
     virtual Result<common::digest::FileDigest> hash_file(std::string_view path) = 0;
+    // Who holds a write lock (fcntl, as dpkg and apt take them) on the file: "name (pid N)", or empty when
+    // nobody does or the file is missing.
+    virtual Result<std::string> lock_holder(std::string_view path) = 0;
 
     // Changes, each atomic (a temp file beside the target, fsynced, renamed, the folder fsynced) and
     // journaled before it happens. Missing folders are created (0755) and journaled too.

@@ -55,4 +55,45 @@ install >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "re-run failed"; }
 expect_output "nothing to do"
 ! grep -q "apt-get" "$SCRATCH/out" || die "the re-run called apt-get"
 
+# 5. Interrupted: dpkg stopped half way (jq unpacked, not configured, its journal pending, as a kill -9
+#    or a power cut leaves it; apt alone refuses to go on), and an install killed right after apt-get
+#    update. Each re-run converges on the locked versions.
+chroot "$N" dpkg --purge jq >/dev/null
+pool=/var/lib/platform-installer/apt/debian-12/pool
+chroot "$N" dpkg --unpack "$pool/$(cd "$N$pool" && ls jq_*.deb)" >/dev/null 2>&1
+touch "$N/var/lib/dpkg/updates/0000"
+[ "$(chroot "$N" dpkg-query -W -f '${db:Status-Abbrev}' jq)" = "iU " ] || die "could not leave jq half installed"
+install >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "the re-run after an interrupted dpkg failed"; }
+expect_output "dpkg --configure -a"
+[ "$(chroot "$N" dpkg-query -W -f '${Version} ${db:Status-Abbrev}' jq)" = "$(awk '$1 == "jq" { print $2 }' "$SCRATCH/want") ii " ] ||
+    die "jq is not installed at its locked version after the re-run"
+chroot "$N" dpkg --purge jq socat >/dev/null
+rc=0
+PLATFORM_INSTALLER_FAILPOINT="apt.updated=kill" install >"$SCRATCH/out" 2>&1 || rc=$?
+[ "$rc" -eq 137 ] || { cat "$SCRATCH/out" >&2; die "want the install killed after apt-get update (137), got $rc"; }
+install >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "the re-run after the kill failed"; }
+expect_output "resuming: the previous run stopped during phase apt"
+while read -r name version; do
+    [ "$(chroot "$N" dpkg-query -W -f '${Version} ${db:Status-Abbrev}' "$name")" = "$version ii " ] || die "$name not at $version after the kill and re-run"
+done <"$SCRATCH/want"
+
+# 6. Another program holds the dpkg lock (as unattended-upgrades does on a fresh Ubuntu): the phase waits
+#    and names it; past --apt-lock-timeout it fails naming it; released in time, the install goes on.
+hold_lock() { # hold_lock SECONDS: an fcntl write lock on the root's dpkg frontend lock, as dpkg takes it
+    python3 -c 'import fcntl, sys, time; f = open(sys.argv[1], "r+"); fcntl.lockf(f, fcntl.LOCK_EX); print("locked", flush=True); time.sleep(float(sys.argv[2]))' \
+        "$N/var/lib/dpkg/lock-frontend" "$1" >"$SCRATCH/lock.out" &
+    LOCKER=$!
+    _PIDS+=($LOCKER)
+    for _ in $(seq 50); do grep -q locked "$SCRATCH/lock.out" && return 0; sleep 0.1; done
+    die "could not take the dpkg lock"
+}
+chroot "$N" dpkg --purge jq >/dev/null
+hold_lock 60
+expect_fail "install while another program holds the dpkg lock" install --apt-lock-timeout 2
+expect_output "python3 \(pid $LOCKER\) still holds /var/lib/dpkg/lock-frontend after 2 s"
+kill "$LOCKER"; wait "$LOCKER" 2>/dev/null || true
+hold_lock 3
+install --apt-lock-timeout 60 >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "the install did not wait for the dpkg lock"; }
+expect_output "waiting up to 60 s for python3 \(pid $LOCKER\), which holds /var/lib/dpkg/lock-frontend"
+[ "$(chroot "$N" dpkg-query -W -f '${db:Status-Abbrev}' jq)" = "ii " ] || die "jq is not installed after the wait"
 echo "apt_node: ok"
