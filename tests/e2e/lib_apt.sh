@@ -5,6 +5,7 @@
 # (debs: jq, socat) and profile debs whose master runs APT_PHASES (default "preflight, store"); lock and
 # build functions with the MIRRORS that send every host to the loopback server.
 APT_PHASES=${APT_PHASES:-preflight, store}
+APT_DEBS=${APT_DEBS:-jq, socat}
 for tool in apt-ftparchive gpg gpgv xz; do command -v "$tool" >/dev/null || skip "needs $tool (scripts/setup installs it)"; done
 FIX="$BIN/../fixtures/debs"
 ls "$FIX"/*.deb >/dev/null 2>&1 || die "no fixture .deb files in $FIX: run scripts/setup"
@@ -61,9 +62,9 @@ components: [tools]
 roles:
   master: {phases: [$APT_PHASES], minima: {cpus: 1, memory_gb: 1, disk_gb: 1}}
 YAML
-cat >"$W/manifests/components/tools.yaml" <<'YAML'
+cat >"$W/manifests/components/tools.yaml" <<YAML
 name: tools
-debs: [jq, socat]
+debs: [$APT_DEBS]
 YAML
 MIRRORS=(--mirror "repo.invalid=http://127.0.0.1:$HTTP_PORT")
 while read -r url suite; do
