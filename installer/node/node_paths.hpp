@@ -12,6 +12,7 @@ namespace installer::node {
 // the target root (`--root`, default "/"), so a link in the root never leads the state out of it.
 struct NodePaths {
     static constexpr std::string_view k_state = "/var/lib/platform-installer";
+    static constexpr std::string_view k_store = "/var/lib/platform-installer/store"; // the store's node path
     static constexpr std::string_view k_log_dir = "/var/log";
 
     std::filesystem::path root;

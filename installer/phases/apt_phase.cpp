@@ -26,8 +26,6 @@ const std::string k_key_file = std::string(k_apt_root) + "/node-key";
 const std::string k_sources_dir = std::string(k_apt_root) + "/sources.list.d";
 const std::string k_lists_dir = std::string(k_apt_root) + "/lists";
 
-std::string store_node_path() { return std::string(node::NodePaths::k_state) + "/store"; }
-
 // The bundle's target for this node, or a refusal naming the supported ones (before anything changes).
 Result<std::string> node_target(Context& ctx)
 {
@@ -176,7 +174,7 @@ public:
         const auto& debs = ctx.index.debs.at(*target);
 
         // 1. The repository: hard links to the store, the Release, signed here by this node's key.
-        auto tree = apt_repo_tree(ctx.index, *target, store_node_path());
+        auto tree = apt_repo_tree(ctx.index, *target, node::NodePaths::k_store);
         if (!tree) return fail(tree.error());
         std::string repo = fmt::format("{}/{}", k_apt_root, *target);
         auto changed = ctx.sys.seed_tree(repo, *tree);

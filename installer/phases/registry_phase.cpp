@@ -21,8 +21,6 @@ using namespace std::chrono_literals;
 
 constexpr auto k_ready_timeout = 60s;
 
-std::string store_node_path() { return std::string(node::NodePaths::k_state) + "/store"; }
-
 system::ServiceSpec registry_service()
 {
     return {std::string(k_registry_service), "platform-installer: the bundle's images, read-only",
@@ -92,7 +90,7 @@ public:
     Result<bool> satisfied(Context& ctx) const override
     {
         if (ctx.index.images.empty()) return true;
-        auto entries = registry_tree(ctx.index.images, store_node_path());
+        auto entries = registry_tree(ctx.index.images, node::NodePaths::k_store);
         if (!entries) return fail(entries.error());
         auto tree = tree_in_place(ctx.sys, *entries);
         if (!tree || !*tree) return tree;
@@ -123,7 +121,7 @@ public:
                         "installs it; run it first)",
                         k_registry_binary);
         // 1. The storage tree: hard links to the store (never a copy), and the small link files.
-        auto entries = registry_tree(ctx.index.images, store_node_path());
+        auto entries = registry_tree(ctx.index.images, node::NodePaths::k_store);
         if (!entries) return fail(entries.error());
         auto seed_start = std::chrono::steady_clock::now();
         auto changed = ctx.sys.seed_tree(k_registry_root, *entries);
