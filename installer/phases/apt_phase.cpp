@@ -113,16 +113,6 @@ Result<void> wait_for_dpkg_lock(Context& ctx)
     }
 }
 
-Result<bool> holds(system::System& sys, std::string_view path, std::string_view content)
-{
-    auto info = sys.stat(path);
-    if (!info) return fail(info.error());
-    if (info->kind != system::FileKind::regular || info->size != content.size()) return false;
-    auto text = sys.read_file(path, content.size());
-    if (!text) return fail(text.error());
-    return *text == content;
-}
-
 // The node's signing key: made once, kept 0600 in the installer's state (never leaves the node).
 Result<common::pgp::SigningKey> node_key(Context& ctx)
 {
@@ -151,10 +141,8 @@ public:
         if (ctx.index.debs.empty()) return true;
         auto target = node_target(ctx);
         if (!target) return fail(target.error());
-        for (auto [path, content] : {std::pair{std::string(k_apt_sources), apt_sources_entry(*target)}}) {
-            auto ok = holds(ctx.sys, path, content);
-            if (!ok || !*ok) return ok;
-        }
+        auto entry = file_holds(ctx.sys, k_apt_sources, apt_sources_entry(*target));
+        if (!entry || !*entry) return entry;
         auto keyring = ctx.sys.stat(k_apt_keyring);
         if (!keyring) return fail(keyring.error());
         if (keyring->kind != system::FileKind::regular) return false;
@@ -193,7 +181,7 @@ public:
         TRY_VOID(ctx.sys.write_file(k_apt_keyring, key->public_keyring(), {0644, {}, {}}));
         std::string entry = apt_sources_entry(*target);
         for (const std::string& path : {std::string(k_apt_sources), k_sources_dir + "/platform-installer.sources"}) {
-            auto ok = holds(ctx.sys, path, entry);
+            auto ok = file_holds(ctx.sys, path, entry);
             if (!ok) return fail(ok.error());
             if (!*ok) TRY_VOID(ctx.sys.write_file(path, entry, {0644, {}, {}}));
         }

@@ -37,6 +37,18 @@ struct Context {
     NodeOptions options{};
 };
 
+// True when the node file at `path` is a regular file holding exactly `content` (phases compare before
+// they write, so a re-run changes nothing).
+inline Result<bool> file_holds(system::System& sys, std::string_view path, std::string_view content)
+{
+    auto have = sys.stat(path);
+    if (!have) return std::unexpected(have.error());
+    if (have->kind != system::FileKind::regular || have->size != content.size()) return false;
+    auto text = sys.read_file(path, content.size() + 1);
+    if (!text) return std::unexpected(text.error());
+    return *text == content;
+}
+
 // One ordered install step. Phases are idempotent: satisfied() looks at the node and says whether the
 // phase's work is already in place; apply() does only what is missing and may be re-run after a crash.
 // Its name, level and summary are its row of common::bundle::phase_table().

@@ -61,16 +61,6 @@ Result<bool> tree_in_place(system::System& sys, const std::vector<system::TreeEn
     return true;
 }
 
-Result<bool> file_holds(system::System& sys, const std::string& path, const std::string& content)
-{
-    auto have = sys.stat(path);
-    if (!have) return fail(have.error());
-    if (have->kind != system::FileKind::regular || have->size != content.size()) return false;
-    auto text = sys.read_file(path, content.size() + 1);
-    if (!text) return fail(text.error());
-    return *text == content;
-}
-
 std::string ready_url(const Context& ctx)
 {
     auto endpoints = mirror_endpoints(ctx.options.registry_listen, {});
