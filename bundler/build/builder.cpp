@@ -222,8 +222,6 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
     if (!images) return fail(images.error());
     auto index = plan_bundle(*manifests, *lock, *debs, *images, o.source_date_epoch);
     if (!index) return fail(index.error());
-    std::size_t blobs = index->blobs.size();
-    std::uint64_t blob_bytes = index->total_blob_bytes();
 
     // 2. Every pinned artifact into the cache, verified (fetch only what is pinned).
     auto cache = store::BlobStore::open(o.cache);
@@ -252,6 +250,9 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
         auto got = registry::fetch_images(client, index->images, *cache);
         if (!got) return fail(got.error());
     }
+    // Counted now that the apt indexes are in (write_bundle takes the index).
+    std::size_t blobs = index->blobs.size();
+    std::uint64_t blob_bytes = index->total_blob_bytes();
     if (o.fetch_only) return BuildResult{{}, {}, 0, blobs, blob_bytes};
 
     // 3. The .run file (common/bundle writes the format: installer, payload, trailer), to a temp file.
