@@ -48,10 +48,7 @@ expect_output() {
     grep -Eq -- "$1" "$SCRATCH/out" || { cat "$SCRATCH/out" >&2; die "output does not match /$1/"; }
 }
 
-# free_port: a TCP port nothing listens on at 127.0.0.1 right now.
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+source "$SRC/scripts/lib/net.sh" # free_port, http_up
 
 # start_http DIR: serves DIR on a free loopback port; sets HTTP_PORT.
 start_http() {

@@ -33,12 +33,7 @@ IMAGES_PYTHON=/usr/bin/python3
 
 # wait_http URL LOG: waits (10 s at most) until URL answers any HTTP status; dies naming LOG otherwise.
 wait_http() {
-    local url=$1 log=$2
-    for _ in $(seq 100); do
-        curl -s -o /dev/null "$url" && return 0
-        sleep 0.1
-    done
-    die "$url did not answer; log: $(cat "$log" 2>/dev/null)"
+    http_up "$1" || die "$1 did not answer; log: $(cat "$2" 2>/dev/null)"
 }
 
 # images_build LAYOUT: writes an OCI image layout with the test images tagged busybox, app-a, app-b,
