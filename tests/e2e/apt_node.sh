@@ -96,4 +96,14 @@ hold_lock 3
 install --apt-lock-timeout 60 >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "the install did not wait for the dpkg lock"; }
 expect_output "waiting up to 60 s for python3 \(pid $LOCKER\), which holds /var/lib/dpkg/lock-frontend"
 [ "$(chroot "$N" dpkg-query -W -f '${db:Status-Abbrev}' jq)" = "ii " ] || die "jq is not installed after the wait"
+# 7. A release the bundle has no packages for (preflight's os check skipped): refused naming the ones it
+#    has, before the phase changes anything.
+U="$SCRATCH/ubuntu"
+make_root "$U"
+printf 'ID=ubuntu\nVERSION_ID="24.04"\n' >"$U/etc/os-release"
+find "$U" | sort >"$SCRATCH/ubuntu.before"
+expect_fail "install on a release without packages" "$RUN" --role master --root "$U" --yes --skip-check "$NODE_SKIPS,os" --only apt
+expect_output "this node runs ubuntu 24.04 \(ubuntu-24.04\): the bundle carries packages for debian-12"
+find "$U" | grep -v '^'"$U"'/var' | sort | diff - <(grep -v '^'"$U"'/var' "$SCRATCH/ubuntu.before") || die "the refused install changed the root"
+[ ! -e "$U/var/lib/platform-installer/apt" ] && [ ! -e "$U/etc/apt" ] || die "the refused install laid out apt files"
 echo "apt_node: ok"
