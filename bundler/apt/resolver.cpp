@@ -311,9 +311,17 @@ Result<std::vector<const Package*>> base_set(const PackageIndex& index, bool pri
 {
     std::vector<std::string> roots = extra;
     if (priority_required) {
+        // Priority is the archive's word (its override file), not the .deb's: a package counts as required
+        // only if every source carrying its candidate version says so. A local repository indexed from
+        // the .debs' own control files may say "required" where Debian says "important", and debootstrap
+        // (reading Debian's index) leaves it out of the root; counting it in the base would leave it out
+        // of the closure and apt on the node would miss it.
         for (std::string_view name : index.names()) {
             const Package* c = index.candidate(name);
-            if (c->essential || c->priority == "required") roots.emplace_back(name);
+            bool required = std::ranges::all_of(index.versions(name), [&](const Package* v) {
+                return v->version != c->version || v->essential || v->priority == "required";
+            });
+            if (required) roots.emplace_back(name);
         }
     }
     Resolver r(index, Recommends::skip);

@@ -47,7 +47,10 @@ assert got == want, (got ^ want)
 assert want <= {(n, v, x["digest"]) for n, v, _ in want for x in b["blobs"] if x["digest"] == _}
 ' "$W/debs.lock"
 "$SCRATCH/debs.run" --extract "$SCRATCH/x" >/dev/null 2>&1
-for deb in "$R"/pool/main/*.deb; do
+python3 - "$W/debs.lock" "$R" <<'PY' | while read -r deb; do
+import sys, yaml
+for p in yaml.safe_load(open(sys.argv[1]))["targets"][0]["packages"]: print(sys.argv[2] + "/" + p["path"])
+PY
     [ -f "$SCRATCH/x/blobs/sha256/$(sha256sum "$deb" | cut -d' ' -f1)" ] || die "$(basename "$deb") is not in the bundle"
 done
 

@@ -101,11 +101,12 @@ tree_state() {
         \( -type l -printf '%p -> %l\n' -o -printf '%p %m ' -exec sha256sum {} \; \) | awk '{print $1, $2, $3}' | sort)
 }
 
-# debian_lists_mirror DIR: this machine's apt lists (after apt-get update) laid out as Debian mirrors
-# under DIR (InRelease exactly as Debian signed it, Packages decompressed), and a snapshot of the lists
-# in DIR/lists for apt itself. Sets LIST_SOURCES: one "url suite" line per suite. Needs amd64 lists.
+# debian_lists_mirror DIR [LISTS]: this machine's apt lists (after apt-get update), or those in LISTS,
+# laid out as Debian mirrors under DIR (InRelease exactly as Debian signed it, Packages decompressed),
+# and a snapshot of the lists in DIR/lists for apt itself. Sets LIST_SOURCES: one "url suite" line per
+# suite. Needs amd64 lists.
 debian_lists_mirror() {
-    local dir=$1 lists=/var/lib/apt/lists
+    local dir=$1 lists=${2:-/var/lib/apt/lists}
     LISTS_SNAPSHOT="$dir/lists"
     mkdir -p "$dir/lists/partial"
     LIST_SOURCES=""

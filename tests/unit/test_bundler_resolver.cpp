@@ -74,6 +74,25 @@ TEST_CASE("Resolver leaves the base set out and follows Recommends only when ask
     CHECK(names(*listed) == std::vector<std::string>{"extra"});
 }
 
+TEST_CASE("The base set takes Priority from the archive: a local repository saying required does not make it base")
+{
+    // Debian's index (an override) says important; a local repository indexed from the .deb's own control
+    // file says required, at the same version. debootstrap reads Debian's: the package is not in the root.
+    auto idx = std::make_unique<PackageIndex>("amd64");
+    REQUIRE(idx->add(stanza("sensible-utils", "0.0.17", "Priority: required") + stanza("libc", "1", "Priority: required"), 0, "local"));
+    REQUIRE(idx->add(stanza("sensible-utils", "0.0.17", "Priority: important") + stanza("libc", "1", "Priority: required") +
+                         stanza("ucf", "3", "Depends: sensible-utils"),
+                     1, "debian"));
+    idx->finish();
+    auto base = bundler::apt::base_set(*idx, true, {});
+    REQUIRE(base);
+    CHECK(names(*base) == std::vector<std::string>{"libc"});
+    Resolver r(*idx, Recommends::skip);
+    r.set_installed(*base);
+    REQUIRE(r.install({"ucf"}));
+    CHECK(names(r.marked()) == std::vector<std::string>{"sensible-utils", "ucf"});
+}
+
 TEST_CASE("Resolver satisfies virtual packages through providers - versioned Provides and :any")
 {
     auto idx = index_of(stanza("app", "1", "Depends: mta, awk (>= 2), perl:any, tool:any") +
