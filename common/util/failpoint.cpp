@@ -27,6 +27,10 @@ void failpoint(std::string_view name)
         ::sleep(static_cast<unsigned>(std::atoi(std::string(action.substr(6)).c_str())));
         return;
     }
+    if (action == "stop") { // the test changes something, then sends SIGCONT
+        ::raise(SIGSTOP);
+        return;
+    }
     ::kill(::getpid(), SIGKILL);
 }
 

@@ -39,23 +39,49 @@ Result<std::string> node_target(Context& ctx)
                 facts->os_version_id, target, supported.empty() ? "no release" : supported);
 }
 
-// Installed versions of `names` (dpkg-query in the root); a name missing or not fully installed is absent.
-Result<std::map<std::string, std::string>> installed_versions(system::System& sys, const std::vector<common::bundle::DebEntry>& debs)
+// dpkg's view of the closure: each known package's version and status ("ii " when installed).
+Result<std::map<std::string, std::pair<std::string, std::string>>> dpkg_status(system::System& sys,
+                                                                               const std::vector<common::bundle::DebEntry>& debs)
 {
     std::vector<std::string> argv{"dpkg-query", "--show", "--showformat=${Package}\\t${Version}\\t${db:Status-Abbrev}\\n"};
     for (const auto& d : debs) argv.push_back(d.name);
     auto r = sys.run({argv, {}, std::chrono::seconds(120), system::InRoot::yes});
     if (!r) return fail(r.error());
     // dpkg-query exits 1 when some name is unknown, and still lists the others.
-    std::map<std::string, std::string> versions;
+    std::map<std::string, std::pair<std::string, std::string>> known;
     std::istringstream in(r->output);
     for (std::string line; std::getline(in, line);) {
         std::istringstream fields(line);
         std::string name, version, status;
         if (!std::getline(fields, name, '\t') || !std::getline(fields, version, '\t') || !std::getline(fields, status)) continue;
-        if (status.starts_with("ii")) versions[name] = version;
+        known[name] = {version, status};
     }
+    return known;
+}
+
+// Installed versions of the closure; a package missing or not fully installed is absent.
+Result<std::map<std::string, std::string>> installed_versions(system::System& sys, const std::vector<common::bundle::DebEntry>& debs)
+{
+    auto known = dpkg_status(sys, debs);
+    if (!known) return fail(known.error());
+    std::map<std::string, std::string> versions;
+    for (const auto& [name, vs] : *known)
+        if (vs.second.starts_with("ii")) versions[name] = vs.first;
     return versions;
+}
+
+// Packages of the closure dpkg has never had (or has fully purged): what reset will purge again.
+Result<std::vector<std::string>> new_packages(system::System& sys, const std::vector<common::bundle::DebEntry>& debs)
+{
+    auto known = dpkg_status(sys, debs);
+    if (!known) return fail(known.error());
+    std::vector<std::string> out;
+    for (const auto& d : debs) {
+        auto it = known->find(d.name);
+        if (it == known->end() || (it->second.second.size() >= 2 && it->second.second[1] == 'n')) out.push_back(d.name);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 // Packages of the closure not installed, or installed older than locked ("name=version" each). One the
@@ -72,6 +98,23 @@ Result<std::vector<std::string>> missing_packages(system::System& sys, const std
     }
     std::sort(missing.begin(), missing.end());
     return missing;
+}
+
+// What apt refused, from its output: the first line of each "E:" message (a file that failed its hash or
+// signature check is named there), or a pointer to the log when there is none.
+std::string apt_errors(std::string_view output)
+{
+    std::vector<std::string_view> errors;
+    for (std::size_t pos = 0; pos < output.size();) {
+        std::size_t end = output.find('\n', pos);
+        if (end == std::string_view::npos) end = output.size();
+        std::string_view line = output.substr(pos, end - pos);
+        if (line.starts_with("E: ") && std::find(errors.begin(), errors.end(), line.substr(3)) == errors.end())
+            errors.push_back(line.substr(3));
+        pos = end + 1;
+    }
+    if (errors.empty()) return "no error line from apt (its whole output is in the log)";
+    return fmt::format("{}", fmt::join(errors, "; "));
 }
 
 // Runs an apt/dpkg command in the root, non-interactive; its output goes to the log, a failure names it
@@ -92,7 +135,7 @@ Result<void> run_apt(Context& ctx, std::vector<std::string> argv, std::string_vi
         if (still && !still->empty())
             return fail(Errc::failed_precondition, "{} failed: {} still holds {} after {} s (wait for it to finish, or stop it):\n{}", what,
                         *still, k_dpkg_lock, ctx.options.apt_lock_timeout_s, tail);
-        return fail(Errc::failed_precondition, "{} failed (exit {}):\n{}", what, r->exit_code, tail);
+        return fail(Errc::failed_precondition, "{} failed (exit {}): {}\napt's output ends:\n{}", what, r->exit_code, apt_errors(r->output), tail);
     }
     return {};
 }
@@ -185,7 +228,11 @@ public:
             if (!ok) return fail(ok.error());
             if (!*ok) TRY_VOID(ctx.sys.write_file(path, entry, {0644, {}, {}}));
         }
+        // apt's lists of the node repository: a folder apt fills, owned whole (reset removes it).
+        auto lists = ctx.sys.seed_tree(k_lists_dir, {});
+        if (!lists) return fail(lists.error());
         TRY_VOID(ctx.sys.make_dir(k_lists_dir + "/partial", 0755));
+        common::failpoint("apt.laid_out");
 
         // 3. Packages not yet at their locked versions: a dpkg interrupted earlier finishes first, then apt.
         auto missing = missing_packages(ctx.sys, debs);
@@ -198,11 +245,16 @@ public:
         TRY_VOID(wait_for_dpkg_lock(ctx)); // dpkg itself does not wait (apt-get does: DPkg::Lock::Timeout)
         TRY_VOID(run_apt(ctx, {"dpkg", "--configure", "-a", "--force-confold", "--force-confdef"},
                          "dpkg --configure -a (finishes an interrupted install)"));
-        std::vector<std::string> update{"apt-get", "update", "-q"};
+        // Error-Mode=any: a signature apt rejects fails the update even when older lists are kept (apt
+        // would otherwise warn, and go on with the previous indexes); apt 2.1.16 and later, older apt ignores it.
+        std::vector<std::string> update{"apt-get", "update", "-q", "-o", "APT::Update::Error-Mode=any"};
         update.insert(update.end(), options.begin(), options.end());
         TRY_VOID(run_apt(ctx, update, fmt::format("apt-get update (only the node repository {}; waits up to {} s for another apt or dpkg)",
                                                   repo, ctx.options.apt_lock_timeout_s)));
         common::failpoint("apt.updated");
+        auto fresh = new_packages(ctx.sys, debs);
+        if (!fresh) return fail(fresh.error());
+        TRY_VOID(ctx.sys.journal_packages(*fresh)); // reset purges what this install brings
         std::vector<std::string> install{"apt-get", "install", "-y", "-q", "--no-install-recommends"};
         install.insert(install.end(), options.begin(), options.end());
         install.insert(install.end(), missing->begin(), missing->end());

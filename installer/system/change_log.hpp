@@ -8,7 +8,9 @@
 // ops: create (a file or link that did not exist), replace / remove (the previous entry is kept as
 // <state>/backups/<seq>, a hard link where the filesystem allows, else a copy with mode and owner),
 // mkdir (a folder that did not exist), start (a service), tree (a folder the installer owns whole: undo
-// removes it with everything in it). Paths are node paths after resolution in the
+// removes it with everything in it), packages (Debian packages the node did not have, about to be
+// installed; path lists their names, space-separated: undo purges those installed). Paths are node paths
+// after resolution in the
 // root, so an undo acts on the very entry that was changed.
 #pragma once
 
@@ -22,7 +24,7 @@
 
 namespace installer::system {
 
-enum class ChangeOp { create, replace, remove, mkdir, start, tree };
+enum class ChangeOp { create, replace, remove, mkdir, start, tree, packages };
 
 std::string_view to_string(ChangeOp op);
 
@@ -30,7 +32,7 @@ struct Change {
     std::uint64_t seq = 0;
     std::string phase;
     ChangeOp op = ChangeOp::create;
-    std::string path;    // node path (files, links, folders) or service name (start)
+    std::string path;    // node path (files, links, folders), service name (start) or package names (packages)
     bool backup = false; // replace/remove: the previous entry is kept in backups/<seq>
 };
 

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
+#include <sstream>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -347,6 +348,7 @@ Result<void> HostSystem::undo(const Change& c, UndoReport& report)
 {
     if (c.op == ChangeOp::start) return stop_service(c.path);
     if (c.op == ChangeOp::tree) return remove_tree(c.path);
+    if (c.op == ChangeOp::packages) return purge_packages(c, report);
     auto parent = m_root.open_parent(c.path, Create::no);
     if (!parent) {
         // The folder is gone, and with it what was created in it; a backup has nowhere to go back to.
@@ -371,7 +373,55 @@ Result<void> HostSystem::undo(const Change& c, UndoReport& report)
         remove_stale_temps(parent->dir, parent->name);
         return restore_backup(c);
     case ChangeOp::start:
-    case ChangeOp::tree: break;
+    case ChangeOp::tree:
+    case ChangeOp::packages: break;
+    }
+    return {};
+}
+
+Result<void> HostSystem::journal_packages(const std::vector<std::string>& names)
+{
+    auto log = change_log("install packages");
+    if (!log) return fail(log.error());
+    if (names.empty()) return {};
+    for (const std::string& n : names)
+        if (n.empty() || n.find_first_of(" \t\n") != std::string::npos) return fail(Errc::invalid_argument, "bad package name '{}'", n);
+    auto recorded = (*log)->record({0, m_phase, ChangeOp::packages, fmt::format("{}", fmt::join(names, " ")), false});
+    return recorded ? Result<void>{} : fail(recorded.error());
+}
+
+Result<void> HostSystem::purge_packages(const Change& c, UndoReport& report)
+{
+    // No dpkg in the root: nothing can have been installed.
+    auto dpkg = stat("/usr/bin/dpkg");
+    if (!dpkg) return fail(dpkg.error());
+    if (dpkg->kind == FileKind::missing) return {};
+    std::vector<std::string> names;
+    for (std::size_t pos = 0; pos < c.path.size();) {
+        std::size_t end = std::min(c.path.find(' ', pos), c.path.size());
+        if (end > pos) names.push_back(c.path.substr(pos, end - pos));
+        pos = end + 1;
+    }
+    // Those dpkg knows in any state but "not installed" (installed, half-installed, config files left).
+    std::vector<std::string> query{"dpkg-query", "--show", "--showformat=${Package}\t${db:Status-Abbrev}\n"};
+    query.insert(query.end(), names.begin(), names.end());
+    auto known = run({query, {}, std::chrono::seconds(120), InRoot::yes});
+    if (!known) return fail(known.error());
+    std::vector<std::string> purge{"dpkg", "--purge"};
+    std::istringstream in(known->output);
+    for (std::string line; std::getline(in, line);) {
+        std::size_t tab = line.find('\t');
+        if (tab == std::string::npos || line.size() < tab + 3 || line[tab + 2] == 'n') continue;
+        purge.push_back(line.substr(0, tab));
+    }
+    if (purge.size() == 2) return {};
+    auto r = run({purge, {{"DEBIAN_FRONTEND", "noninteractive"}}, std::chrono::seconds(1800), InRoot::yes});
+    if (!r) return fail(r.error());
+    if (r->exit_code != 0) {
+        // Another package the operator installed since may depend on them: dpkg refuses, and says which.
+        std::string tail = r->output.size() > 1000 ? r->output.substr(r->output.size() - 1000) : r->output;
+        report.kept.push_back(fmt::format("packages {}: dpkg --purge refused (exit {}): {}", fmt::join(purge.begin() + 2, purge.end(), " "),
+                                          r->exit_code, tail));
     }
     return {};
 }

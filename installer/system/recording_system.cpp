@@ -60,6 +60,12 @@ Result<void> RecordingSystem::remove(std::string_view path)
     return m_files.remove(path);
 }
 
+Result<void> RecordingSystem::journal_packages(const std::vector<std::string>& names)
+{
+    m_actions.push_back(fmt::format("journal_packages {}", fmt::join(names, " ")));
+    return m_files.journal_packages(names);
+}
+
 Result<CommandResult> RecordingSystem::run(const Command& c)
 {
     if (c.argv.empty()) return common::fail(common::Errc::invalid_argument, "run: no command");

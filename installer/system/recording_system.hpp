@@ -25,6 +25,7 @@ public:
     const std::vector<Command>& commands() const { return m_commands; }
 
     void begin_phase(std::string_view phase) override;
+    Result<void> journal_packages(const std::vector<std::string>& names) override;
     Result<FileInfo> stat(std::string_view path) override { return m_files.stat(path); }
     Result<std::string> read_file(std::string_view path, std::uint64_t max) override { return m_files.read_file(path, max); }
     Result<common::digest::FileDigest> hash_file(std::string_view path) override { return m_files.hash_file(path); }

@@ -113,6 +113,10 @@ public:
     // milliseconds. Refuses a link inside the tree.
     virtual Result<std::size_t> seed_tree(std::string_view dir, const std::vector<TreeEntry>& entries) = 0;
 
+    // Journals Debian packages the node does not have, before a command (apt-get install) installs them:
+    // undo purges those then installed (dpkg --purge in the root), config files and all.
+    virtual Result<void> journal_packages(const std::vector<std::string>& names) = 0;
+
     // Runs a command to its end; failed_precondition when it outlives its timeout. A non-zero exit is a
     // result, not an error.
     virtual Result<CommandResult> run(const Command& command) = 0;
