@@ -189,9 +189,14 @@ Result<void> add_apt_indexes(bundle::BundleIndex& index, const store::BlobStore&
         if (!plain) return fail(plain.error().wrap("Packages of " + target));
         auto packed = cache_bytes(cache, *gz);
         if (!packed) return fail(packed.error().wrap("Packages.gz of " + target));
-        index.apt_indexes[target] = {platform->arch, *plain, *packed};
+        auto xz = common::deb::xz_bytes(packages);
+        if (!xz) return fail(xz.error());
+        auto packed_xz = cache_bytes(cache, *xz);
+        if (!packed_xz) return fail(packed_xz.error().wrap("Packages.xz of " + target));
+        index.apt_indexes[target] = {platform->arch, *plain, *packed, *packed_xz};
         index.blobs.push_back(*plain);
         index.blobs.push_back(*packed);
+        index.blobs.push_back(*packed_xz);
     }
     std::sort(index.blobs.begin(), index.blobs.end(), [](const auto& a, const auto& b) { return a.digest < b.digest; });
     index.blobs.erase(std::unique(index.blobs.begin(), index.blobs.end(), [](const auto& a, const auto& b) { return a.digest == b.digest; }),

@@ -121,7 +121,8 @@ std::string BundleIndex::to_json() const
         for (const auto& [target, a] : apt_indexes)
             j["apt_indexes"][target] = {{"architecture", a.architecture},
                                         {"packages", {{"digest", a.packages.digest.str()}, {"size", a.packages.size}}},
-                                        {"packages_gz", {{"digest", a.packages_gz.digest.str()}, {"size", a.packages_gz.size}}}};
+                                        {"packages_gz", {{"digest", a.packages_gz.digest.str()}, {"size", a.packages_gz.size}}},
+                                        {"packages_xz", {{"digest", a.packages_xz.digest.str()}, {"size", a.packages_xz.size}}}};
     }
     j["images"] = json::array();
     for (const oci::LockedImage& image : images) j["images"].push_back(image_json(image));
@@ -323,7 +324,8 @@ Result<BundleIndex> parse_index(const json& j)
             if (index.architecture.empty() ||
                 !std::all_of(index.architecture.begin(), index.architecture.end(), [](char c) { return std::islower(c) || std::isdigit(c) || c == '-'; }))
                 return fail(Errc::corrupt, "apt_indexes[{}].architecture: '{}' is not a Debian architecture name", target, index.architecture);
-            for (auto [key, ref] : {std::pair{"packages", &index.packages}, std::pair{"packages_gz", &index.packages_gz}}) {
+            for (auto [key, ref] : {std::pair{"packages", &index.packages}, std::pair{"packages_gz", &index.packages_gz},
+                                    std::pair{"packages_xz", &index.packages_xz}}) {
                 std::string where = fmt::format("apt_indexes[{}].{}", target, key);
                 auto blob = parse_blob(a.at(key), where);
                 if (!blob) return fail(blob.error());

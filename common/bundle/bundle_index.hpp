@@ -57,11 +57,12 @@ struct DebEntry {
 };
 
 // The apt repository indexes of one target, made by the bundler from its .debs (each a blob): the
-// node's repository serves them as dists/platform/main/binary-<arch>/Packages{,.gz}.
+// node's repository serves them as dists/platform/main/binary-<arch>/Packages{,.gz,.xz}.
 struct AptIndex {
     std::string architecture; // the binary-<arch> they describe
     store::BlobRef packages;
     store::BlobRef packages_gz;
+    store::BlobRef packages_xz;
 };
 
 struct BundleIndex {

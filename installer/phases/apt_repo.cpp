@@ -48,6 +48,7 @@ Result<std::vector<system::TreeEntry>> apt_repo_tree(const common::bundle::Bundl
     std::string dir = fmt::format("dists/{}/main/binary-{}", k_apt_suite, a.architecture);
     tree.push_back({dir + "/Packages", blob_path(store, a.packages), {}});
     tree.push_back({dir + "/Packages.gz", blob_path(store, a.packages_gz), {}});
+    tree.push_back({dir + "/Packages.xz", blob_path(store, a.packages_xz), {}});
     tree.push_back({fmt::format("dists/{}/Release", k_apt_suite), {}, apt_release(a, apt_date(index.created))});
     std::sort(tree.begin(), tree.end(), [](const auto& x, const auto& y) { return x.path < y.path; });
     return tree;
@@ -73,6 +74,7 @@ std::string apt_release(const common::bundle::AptIndex& a, std::string_view date
     std::string dir = fmt::format("main/binary-{}", a.architecture);
     out += fmt::format(" {} {:>16} {}/Packages\n", a.packages.digest.hex(), a.packages.size, dir);
     out += fmt::format(" {} {:>16} {}/Packages.gz\n", a.packages_gz.digest.hex(), a.packages_gz.size, dir);
+    out += fmt::format(" {} {:>16} {}/Packages.xz\n", a.packages_xz.digest.hex(), a.packages_xz.size, dir);
     return out;
 }
 

@@ -64,16 +64,17 @@ start_http() {
 }
 
 # demo_workdir DIR: a workdir with the repo's manifests, its fixtures served on loopback and locked.
-# The demo profile keeps its files only: its images and the registry are scripts/demo's (demo.sh) and the
-# image tests' (images_*.sh), so the tests of everything else need no registry.
+# The demo profile keeps its files only: its images, the registry and its packages are scripts/demo's
+# (demo.sh), the image tests' (images_*.sh) and the apt tests', so the tests of everything else need no
+# registry and no Debian mirror.
 # Sets MIRROR (the --mirror argument) and FIXTURES (the served folder).
 demo_workdir() {
     local w=$1
     mkdir -p "$w"
     cp -r "$SRC/manifests" "$w/"
-    sed -i -e 's/^components: \[demo-tools, demo-images\]$/components: [demo-tools]/' \
-        -e 's/^\(    phases: \[.*\), registry, images\]$/\1]/' "$w/manifests/profiles/demo.yaml"
-    grep -q 'demo-images\|registry' "$w/manifests/profiles/demo.yaml" && die "demo_workdir: the demo profile changed; update the sed above"
+    sed -i -e 's/^components: \[demo-tools, demo-images, demo-debs\]$/components: [demo-tools]/' \
+        -e 's/^\(    phases: \[.*\), apt, registry, images\]$/\1]/' "$w/manifests/profiles/demo.yaml"
+    grep -q 'demo-images\|demo-debs\|registry\|apt' "$w/manifests/profiles/demo.yaml" && die "demo_workdir: the demo profile changed; update the sed above"
     FIXTURES="$SCRATCH/fixtures"
     mkdir -p "$FIXTURES/tools"
     cp /bin/busybox "$FIXTURES/tools/busybox"
@@ -101,31 +102,10 @@ tree_state() {
         \( -type l -printf '%p -> %l\n' -o -printf '%p %m ' -exec sha256sum {} \; \) | awk '{print $1, $2, $3}' | sort)
 }
 
-# debian_lists_mirror DIR [LISTS]: this machine's apt lists (after apt-get update), or those in LISTS,
-# laid out as Debian mirrors under DIR (InRelease exactly as Debian signed it, Packages decompressed),
-# and a snapshot of the lists in DIR/lists for apt itself. Sets LIST_SOURCES: one "url suite" line per
-# suite. Needs amd64 lists.
-debian_lists_mirror() {
-    local dir=$1 lists=${2:-/var/lib/apt/lists}
-    LISTS_SNAPSHOT="$dir/lists"
-    mkdir -p "$dir/lists/partial"
-    LIST_SOURCES=""
-    local f base uri suite pk
-    for f in "$lists"/*_dists_*_InRelease; do
-        [ -e "$f" ] || continue
-        base=$(basename "$f" _InRelease)                 # deb.debian.org_debian_dists_bookworm
-        uri=${base%%_dists_*}; suite=${base#*_dists_}
-        pk=$(ls "$lists/${base}_main_binary-amd64_Packages"* 2>/dev/null | head -n1)
-        [ -n "$pk" ] || continue
-        uri=${uri//_//}                                  # deb.debian.org/debian
-        mkdir -p "$dir/$uri/dists/$suite/main/binary-amd64"
-        cp "$f" "$dir/$uri/dists/$suite/InRelease"
-        /usr/lib/apt/apt-helper cat-file "$pk" >"$dir/$uri/dists/$suite/main/binary-amd64/Packages"
-        cp "$f" "$pk" "$dir/lists/"
-        LIST_SOURCES+="http://$uri $suite"$'\n'
-    done
-    [ -n "$LIST_SOURCES" ] || skip "no amd64 'main' apt lists on this machine (run apt-get update)"
-}
+# debian_lists_mirror DIR [LISTS]: debian_mirror_from_lists (scripts/lib/debian-mirror.sh), skipping the
+# test on a machine without amd64 lists.
+source "$SRC/scripts/lib/debian-mirror.sh"
+debian_lists_mirror() { debian_mirror_from_lists "$@" || skip "no amd64 'main' apt lists (run apt-get update)"; }
 
 # apt_sim ROOT PKG...: what `apt-get install -s` would install ("name version" lines, sorted), with
 # the lists snapshot in ROOT/lists, the sources in ROOT/sources.list and the dpkg status ROOT/status.

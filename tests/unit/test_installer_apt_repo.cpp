@@ -25,7 +25,7 @@ bundle::BundleIndex two_debs()
     index.created = 1700000000;
     index.debs["debian-12"] = {{"jq", "1.6-2.1", "amd64", "pool/main/j/jq/jq_1.6-2.1_amd64.deb", blob("jq deb")},
                                {"libjq1", "1.6-2.1", "amd64", "pool/main/j/jq/libjq1_1.6-2.1_amd64.deb", blob("libjq1 deb")}};
-    index.apt_indexes["debian-12"] = {"amd64", blob("Packages"), blob("Packages.gz")};
+    index.apt_indexes["debian-12"] = {"amd64", blob("Packages"), blob("Packages.gz"), blob("Packages.xz")};
     return index;
 }
 
@@ -37,14 +37,16 @@ TEST_CASE("apt_repo_tree: pool links by file name and index links and a Release 
     REQUIRE(tree);
     std::map<std::string, const installer::system::TreeEntry*> by;
     for (const auto& e : *tree) by[e.path] = &e;
-    REQUIRE(by.size() == 5);
+    REQUIRE(by.size() == 6);
     CHECK(by.at("pool/jq_1.6-2.1_amd64.deb")->link_from == "/var/lib/platform-installer/store/blobs/sha256/" + blob("jq deb").digest.hex());
     CHECK(by.at("dists/platform/main/binary-amd64/Packages.gz")->link_from.ends_with(blob("Packages.gz").digest.hex()));
+    CHECK(by.at("dists/platform/main/binary-amd64/Packages.xz")->link_from.ends_with(blob("Packages.xz").digest.hex()));
     const std::string& release = by.at("dists/platform/Release")->content;
     CHECK(release.find("Suite: platform\n") != std::string::npos);
     CHECK(release.find("Date: Tue, 14 Nov 2023 22:13:20 UTC\n") != std::string::npos);
     CHECK(release.find(" " + blob("Packages").digest.hex() + "                8 main/binary-amd64/Packages\n") != std::string::npos);
     CHECK(release.find(" " + blob("Packages.gz").digest.hex() + "               11 main/binary-amd64/Packages.gz\n") != std::string::npos);
+    CHECK(release.find(" " + blob("Packages.xz").digest.hex() + "               11 main/binary-amd64/Packages.xz\n") != std::string::npos);
     CHECK(std::is_sorted(tree->begin(), tree->end(), [](const auto& a, const auto& b) { return a.path < b.path; }));
 }
 
@@ -86,6 +88,7 @@ TEST_CASE("bundle.json carries apt_indexes and refuses one whose blob is not lis
         for (const auto& d : list) index.blobs.push_back(d.blob);
     index.blobs.push_back(index.apt_indexes["debian-12"].packages);
     index.blobs.push_back(index.apt_indexes["debian-12"].packages_gz);
+    index.blobs.push_back(index.apt_indexes["debian-12"].packages_xz);
     std::sort(index.blobs.begin(), index.blobs.end(), [](const auto& a, const auto& b) { return a.digest < b.digest; });
     index.profile = "p";
     index.version = "1";
