@@ -110,8 +110,12 @@ hold_lock 60
 expect_fail "install while another program holds the dpkg lock" install --apt-lock-timeout 2
 expect_output "python3 \(pid $LOCKER\) still holds /var/lib/dpkg/lock-frontend after 2 s"
 kill "$LOCKER"; wait "$LOCKER" 2>/dev/null || true
-hold_lock 3
-install --apt-lock-timeout 60 >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "the install did not wait for the dpkg lock"; }
+hold_lock 120 # released once the install says it waits (however long the phases before apt take)
+install --apt-lock-timeout 60 >"$SCRATCH/out" 2>&1 &
+waiter=$!
+for _ in $(seq 300); do grep -q "waiting up to 60 s for python3" "$SCRATCH/out" && break; sleep 0.1; done
+kill "$LOCKER"; wait "$LOCKER" 2>/dev/null || true
+wait "$waiter" || { cat "$SCRATCH/out" >&2; die "the install did not wait for the dpkg lock"; }
 expect_output "waiting up to 60 s for python3 \(pid $LOCKER\), which holds /var/lib/dpkg/lock-frontend"
 [ "$(chroot "$N" dpkg-query -W -f '${db:Status-Abbrev}' jq)" = "ii " ] || die "jq is not installed after the wait"
 # 7. A release the bundle has no packages for (preflight's os check skipped): refused naming the ones it
