@@ -74,8 +74,8 @@ expect_output "nothing to do"
 ! grep -q "apt-get" "$SCRATCH/out" || die "the re-run called apt-get"
 
 # 5. Interrupted: dpkg stopped half way (jq unpacked, not configured, its journal pending, as a kill -9
-#    or a power cut leaves it; apt alone refuses to go on), and an install killed right after apt-get
-#    update. Each re-run converges on the locked versions.
+#    or a power cut leaves it; apt alone refuses to go on), an install killed right after apt-get update,
+#    and one killed during apt-get install. Each re-run converges on the locked versions.
 chroot "$N" dpkg --purge jq >/dev/null
 pool=/var/lib/platform-installer/apt/debian-12/pool
 chroot "$N" dpkg --unpack "$pool/$(cd "$N$pool" && ls jq_*.deb)" >/dev/null 2>&1
@@ -94,6 +94,21 @@ expect_output "resuming: the previous run stopped during phase apt"
 while read -r name version; do
     [ "$(chroot "$N" dpkg-query -W -f '${Version} ${db:Status-Abbrev}' "$name")" = "$version ii " ] || die "$name not at $version after the kill and re-run"
 done <"$SCRATCH/want"
+# And a real kill -9 in the middle of apt-get install, as a power cut does it: the installer, apt-get and
+# dpkg all killed once dpkg has started on the packages (nfs-common and python3 are among them: seconds
+# of work); the re-run finishes dpkg's work first, then installs the rest.
+chroot "$N" dpkg --purge nfs-common python3 python3.11 python3-minimal python3.11-minimal libpython3.11-stdlib libpython3-stdlib \
+    libpython3.11-minimal rpcbind >/dev/null 2>&1
+in_root() { local p; for p in $(pgrep -x "$1"); do [ "$(readlink "/proc/$p/root")" = "$N" ] && echo "$p"; done; return 0; }
+install >"$SCRATCH/out" 2>&1 &
+victim=$!
+for _ in $(seq 600); do [ -n "$(in_root dpkg)" ] && ls "$N"/var/lib/dpkg/updates/0* >/dev/null 2>&1 && break; sleep 0.05; done
+[ -n "$(in_root dpkg)" ] || { cat "$SCRATCH/out" >&2; die "dpkg never ran in the root"; }
+kill -9 $(pgrep -f "^$RUN --role master --root $N ") $(in_root apt-get) $(in_root dpkg) $(in_root sh) 2>/dev/null || true
+wait "$victim" 2>/dev/null || true
+install >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "the re-run after kill -9 during apt-get install failed"; }
+expect_output "resuming: the previous run stopped during phase apt"
+at_locked "$N" debian-12
 
 # 6. Another program holds the dpkg lock (as unattended-upgrades does on a fresh Ubuntu): the phase waits
 #    and names it; past --apt-lock-timeout it fails naming it; released in time, the install goes on.
