@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <fstream>
 #include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@ struct Options {
     bool check = false, info = false, list = false, dry_run = false, yes = false, reset = false;
     fs::path extract;
     std::string role;
+    std::string config, node_name; // cluster.yaml and --node
     fs::path root = "/";
     std::vector<std::string> only, skip, skip_checks;
     std::string from;
@@ -147,8 +149,50 @@ Result<NodeState> open_node_state(const installer::system::RootDir& root, instal
     return NodeState{std::move(*paths), std::move(*lock), std::move(*journal), std::move(*changes)};
 }
 
-int run_install(const common::bundle::BundleFile& bf, const Options& o)
+// The node's hostname: the root's /etc/hostname when installing into a root, else the kernel's.
+std::string node_hostname(const fs::path& root)
 {
+    if (root != "/") {
+        std::ifstream in(root / "etc/hostname");
+        std::string name;
+        std::getline(in, name);
+        return name;
+    }
+    char name[256] = {};
+    ::gethostname(name, sizeof(name) - 1);
+    return name;
+}
+
+// --config: reads cluster.yaml, finds this node in it, and checks --role against it (or takes the role
+// from it). Nothing on the node has changed yet.
+Result<const installer::cluster::Node*> cluster_node(const installer::cluster::Inventory& inv, Options& o)
+{
+    auto self = inv.identify(o.node_name, node_hostname(o.root), installer::cluster::held_addresses());
+    if (!self) return common::fail(self.error());
+    std::string role(installer::cluster::to_string((*self)->role));
+    if (!o.role.empty() && o.role != role)
+        return common::fail(common::Errc::invalid_argument, "--role {}, but {} line {} makes node {} a {}: fix one of the two", o.role,
+                            inv.path, (*self)->line, (*self)->name, role);
+    o.role = role;
+    return self;
+}
+
+int run_install(const common::bundle::BundleFile& bf, Options o)
+{
+    // 0. The cluster this node joins (--config), and which node it is: a wrong file stops here.
+    std::optional<installer::cluster::Inventory> inventory;
+    const installer::cluster::Node* self = nullptr;
+    if (!o.config.empty()) {
+        auto inv = installer::cluster::Inventory::load(o.config);
+        if (!inv) return fail_with(inv.error());
+        inventory = std::move(*inv);
+        auto node = cluster_node(*inventory, o);
+        if (!node) return fail_with(node.error());
+        self = *node;
+        fmt::print("cluster {}: this node is {} ({}, {}{}{}), registering through {}\n", inventory->name, self->name,
+                   installer::cluster::to_string(self->role), self->address.text, self->has_gpu ? ", GPU" : "",
+                   self->name == inventory->first_master().name ? ", the first master" : "", inventory->registration.text);
+    }
     // 1. Usage first (bundle.json alone is checked against its digest), then the bundle's every byte:
     //    a damaged file is refused before anything on the node changes.
     auto index = bf.read_index();
@@ -186,7 +230,7 @@ int run_install(const common::bundle::BundleFile& bf, const Options& o)
     installer::system::HostSystem sys(*root, nullptr, {paths->state});
     installer::engine::Logger log;
     installer::phases::Context ctx{bf, *index, bf.trailer().bundle_json_sha256.str(), o.role, *paths, log, sys,
-                                   {o.skip_checks.begin(), o.skip_checks.end()}, o.node};
+                                   {o.skip_checks.begin(), o.skip_checks.end()}, o.node, inventory ? &*inventory : nullptr, self};
 
     // 3. The plan, read-only: shown for --dry-run and before asking; otherwise made once, under the lock.
     if (o.dry_run || (!o.yes && ::isatty(STDIN_FILENO))) {
@@ -279,13 +323,17 @@ int main(int argc, char** argv)
                  "  ./platform-installer.run --info | --list     what the bundle holds\n"
                  "  ./platform-installer.run --extract DIR       verify, then unpack the payload into DIR\n"
                  "  ./platform-installer.run --role master       install (first master first), as root\n"
+                 "  ./platform-installer.run --config cluster.yaml  the same, this node's role and peers from the inventory\n"
                  "  ./platform-installer.run --reset             undo what installs changed on this node"};
     Options o;
     app.add_flag("--check", o.check, "verify installer, payload and trailer digests and every blob; change nothing");
     app.add_flag("--info", o.info, "print the bundle's profile, roles, platforms and digests");
     app.add_flag("--list", o.list, "list the bundle's files and blobs");
     app.add_option("--extract", o.extract, "verify, then unpack bundle.json and blobs/ into DIR (must be empty)")->type_name("DIR");
-    app.add_option("--role", o.role, "install this node as master or worker")->type_name("ROLE");
+    app.add_option("--role", o.role, "install this node as master or worker (with --config: taken from cluster.yaml)")->type_name("ROLE");
+    app.add_option("--config", o.config, "cluster.yaml: the cluster's nodes, roles, addresses and VIP (docs/formats.md)")->type_name("FILE");
+    app.add_option("--node", o.node_name, "which node of cluster.yaml this is (default: by hostname, else by an address it holds)")
+        ->type_name("NAME");
     app.add_option("--registry-listen", o.node.registry_listen, "where this node's registry serves the bundle's images ([IP]:PORT)")
         ->capture_default_str()
         ->type_name("ADDR");
@@ -322,7 +370,8 @@ int main(int argc, char** argv)
     ::umask(022); // folders and files get exactly the modes asked for, whatever the operator's shell set
     try {
         // Reset works from the change log alone: a damaged bundle must not keep a node from being reset.
-        if (o.reset && !o.role.empty()) return fail_with({common::Errc::invalid_argument, "give --reset or --role, not both"});
+        if (o.reset && (!o.role.empty() || !o.config.empty()))
+            return fail_with({common::Errc::invalid_argument, "give --reset or --role/--config, not both"});
         if (o.reset) return run_reset(o);
         std::error_code ec;
         // Name the real file in messages, not /proc/self/exe.
@@ -344,8 +393,8 @@ int main(int argc, char** argv)
             return 0;
         }
         if (!o.extract.empty()) return run_extract(*bf, o.extract);
-        if (!o.role.empty()) return run_install(*bf, o);
-        fmt::print(stderr, "{}\nnothing to do: give --check, --info, --list, --extract DIR or --role master|worker\n", app.help());
+        if (!o.role.empty() || !o.config.empty()) return run_install(*bf, o);
+        fmt::print(stderr, "{}\nnothing to do: give --check, --info, --list, --extract DIR, --role master|worker or --config cluster.yaml\n", app.help());
         return 2;
     } catch (const std::exception& e) {
         fmt::print(stderr, "error: internal: {}\n", e.what());

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <charconv>
 #include <cstring>
 #include <set>
@@ -300,6 +301,23 @@ Result<const Node*> Inventory::identify(std::string_view node_flag, std::string_
     return fail(Errc::not_found, "{}: no node is named '{}' (this machine's hostname) or has one of its addresses ({}): "
                                  "add it, or say which node this is with --node NAME",
                 path, hostname, addrs.empty() ? "none" : addrs);
+}
+
+std::vector<Address> held_addresses()
+{
+    std::vector<Address> out;
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) return out;
+    for (ifaddrs* i = list; i; i = i->ifa_next) {
+        if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6)) continue;
+        char text[INET6_ADDRSTRLEN] = {};
+        const void* raw = i->ifa_addr->sa_family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr)
+                                                            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr);
+        if (!::inet_ntop(i->ifa_addr->sa_family, raw, text, sizeof(text))) continue;
+        if (auto a = Address::parse(text)) out.push_back(std::move(*a));
+    }
+    ::freeifaddrs(list);
+    return out;
 }
 
 } // namespace installer::cluster

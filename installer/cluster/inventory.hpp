@@ -82,4 +82,8 @@ struct Inventory {
                                  const std::vector<Address>& held) const;
 };
 
+// The IP addresses this machine's interfaces hold now (getifaddrs: the network namespace the installer
+// runs in), loopback included.
+std::vector<Address> held_addresses();
+
 } // namespace installer::cluster

@@ -8,6 +8,7 @@
 
 #include <common/bundle/bundle_file.hpp>
 #include <common/bundle/phase_table.hpp>
+#include <installer/cluster/inventory.hpp>
 #include <installer/engine/logger.hpp>
 #include <installer/node/node_paths.hpp>
 #include <installer/system/system.hpp>
@@ -35,6 +36,8 @@ struct Context {
     system::System& sys;
     std::set<std::string> skip_checks; // preflight check ids the operator skipped
     NodeOptions options{};
+    const cluster::Inventory* inventory = nullptr; // --config: the cluster this node belongs to
+    const cluster::Node* self = nullptr;           // this node in it
 };
 
 // True when the node file at `path` is a regular file holding exactly `content` (phases compare before
