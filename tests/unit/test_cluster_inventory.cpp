@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <installer/cluster/inventory.hpp>
+#include <installer/cluster/k3s_config.hpp>
 
 using installer::cluster::Address;
 using installer::cluster::Inventory;
@@ -148,6 +149,35 @@ TEST_CASE("Addresses: IPv4 and IPv6 with a prefix - subnets compared bit by bit"
     CHECK(!Address::parse("10.0.0.1/33"));
     CHECK(!Address::parse("10.0.0.1/"));
     CHECK(!Address::parse("master1"));
+}
+
+TEST_CASE("k3s config.yaml: the first master starts the cluster - the others join through the VIP - workers are agents")
+{
+    auto inv = Inventory::parse(k_ha, "cluster.yaml");
+    REQUIRE(inv);
+    using installer::cluster::k3s_config_yaml;
+    using installer::cluster::k3s_exec;
+    std::string first = k3s_config_yaml(*inv, *inv->find("master1"));
+    CHECK(first == "# Written by platform-installer from cluster.yaml (cluster ml-prod, node master1).\n"
+                   "cluster-init: true\n"
+                   "token-file: \"/etc/platform-installer/cluster-token\"\n"
+                   "node-name: \"master1\"\n"
+                   "node-ip: \"10.0.0.11\"\n"
+                   "flannel-iface: \"eth1\"\n"
+                   "tls-san:\n  - \"10.0.0.100\"\n  - \"10.0.0.11\"\n"
+                   "node-label:\n  - \"cpu=true\"\n  - \"org=public\"\n"
+                   "disable-default-registry-endpoint: true\n");
+    CHECK(k3s_exec(*inv->find("master1")) == "server");
+    std::string second = k3s_config_yaml(*inv, *inv->find("master2"));
+    CHECK(second.find("cluster-init") == std::string::npos);
+    CHECK(second.find("server: \"https://10.0.0.100:6443\"\n") != std::string::npos);
+    std::string gpu = k3s_config_yaml(*inv, *inv->find("gpu1"));
+    CHECK(k3s_exec(*inv->find("gpu1")) == "agent");
+    CHECK(gpu.find("server: \"https://10.0.0.100:6443\"\n") != std::string::npos);
+    CHECK(gpu.find("tls-san") == std::string::npos);
+    CHECK(gpu.find("flannel-iface: \"ens5\"\n") != std::string::npos);
+    CHECK(gpu.find("node-label:\n  - \"gpu=true\"\n  - \"org=vision\"\n  - \"train=true\"\n") != std::string::npos);
+    CHECK(gpu.find("node-taint:\n  - \"nvidia.com/gpu=present:NoSchedule\"\n") != std::string::npos);
 }
 
 TEST_SUITE_END();
