@@ -340,6 +340,9 @@ int main(int argc, char** argv)
     app.add_option("--registry-peer", o.node.registry_peers,
                    "another node's registry to pull from when this one cannot serve (the masters'; repeatable): http://IP:PORT")
         ->type_name("URL");
+    app.add_option("--k3s-ready-timeout", o.node.k3s_ready_timeout_s, "how long the k3s phase waits for the node to be Ready (seconds)")
+        ->capture_default_str()
+        ->type_name("SECONDS");
     app.add_option("--apt-lock-timeout", o.node.apt_lock_timeout_s,
                    "seconds the apt phase waits for another apt or dpkg (unattended-upgrades) to release the dpkg lock")
         ->type_name("SECONDS")->capture_default_str()->check(CLI::Range(0, 86400));

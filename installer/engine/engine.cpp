@@ -3,6 +3,7 @@
 
 #include <installer/phases/binaries_phase.hpp>
 #include <installer/phases/images_phase.hpp>
+#include <installer/phases/k3s_phase.hpp>
 #include <installer/phases/apt_phase.hpp>
 #include <installer/phases/registry_phase.hpp>
 #include <installer/phases/preflight.hpp>
@@ -83,6 +84,7 @@ Result<std::unique_ptr<phases::Phase>> make_phase(std::string_view name)
         {"apt", &phases::make_apt_phase},
         {"registry", &phases::make_registry_phase},
         {"images", &phases::make_images_phase},
+        {"k3s", &phases::make_k3s_phase},
         {"import", &phases::make_import_phase},
     };
     const PhaseInfo* info = common::bundle::find_phase(name);

@@ -22,6 +22,7 @@ struct NodeOptions {
     std::string registry_listen = ":5000";   // where this node's registry listens
     std::vector<std::string> registry_peers; // other registries to fall back to, in order (the masters'): http://IP:PORT
     int apt_lock_timeout_s = 300;             // how long apt waits for another apt or dpkg (unattended-upgrades)
+    int k3s_ready_timeout_s = 300;            // how long the k3s phase waits for the node to be Ready
 };
 
 // What every phase may use. The bundle file's digests were checked before any phase runs. A phase
