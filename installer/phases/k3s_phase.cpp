@@ -2,6 +2,7 @@
 #include <installer/phases/k3s_phase.hpp>
 
 #include <installer/cluster/k3s_config.hpp>
+#include <installer/system/http_probe.hpp>
 
 #include <common/util/failpoint.hpp>
 
@@ -17,6 +18,7 @@ using common::fail;
 
 constexpr std::string_view k_config = "/etc/rancher/k3s/config.yaml";
 constexpr std::string_view k_install_script = "k3s-install.sh";
+constexpr std::string_view k_kubelet_health = "http://127.0.0.1:10248/healthz";
 
 Result<const common::bundle::FileEntry*> install_script(const Context& ctx)
 {
@@ -53,9 +55,15 @@ Result<void> ensure_token(Context& ctx, const cluster::Node& self)
     return {};
 }
 
-// Whether the node reports Ready: masters ask the API server through k3s kubectl.
+// Whether the node is up: a master asks the API server through `k3s kubectl` (its admin kubeconfig) for
+// the node's Ready condition; an agent has no credentials of its own, so it asks its kubelet's health
+// endpoint (http://127.0.0.1:10248/healthz, which answers once the kubelet has registered and runs).
 Result<bool> node_ready(Context& ctx, const cluster::Node& self)
 {
+    if (self.role != cluster::Role::master) {
+        auto status = system::http_status(k_kubelet_health, std::chrono::seconds(2));
+        return status && *status == 200;
+    }
     auto r = ctx.sys.run({{"k3s", "kubectl", "get", "node", self.name, "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"},
                           {},
                           std::chrono::seconds(30),
@@ -119,8 +127,10 @@ public:
             if (std::chrono::steady_clock::now() >= deadline)
                 return fail(Errc::failed_precondition,
                             "node {} is not Ready after {} s (--k3s-ready-timeout): read k3s's log (journalctl -u {} on a systemd node, "
-                            "else /var/log/k3s.log) and `k3s kubectl describe node {}`",
-                            (*self)->name, timeout, exec == "server" ? "k3s" : "k3s-agent", (*self)->name);
+                            "else /var/log/k3s.log){}",
+                            (*self)->name, timeout, exec == "server" ? "k3s" : "k3s-agent",
+                            exec == "server" ? fmt::format(" and `k3s kubectl describe node {}`", (*self)->name)
+                                             : fmt::format(" (its kubelet does not answer {})", k_kubelet_health));
             std::this_thread::sleep_for(std::chrono::seconds(1));
         }
         ctx.log.info("  node {} is Ready", (*self)->name);

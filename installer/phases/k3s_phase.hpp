@@ -13,7 +13,7 @@ namespace installer::phases {
 // file named k3s-install.sh, installed by the binaries phase) with INSTALL_K3S_SKIP_DOWNLOAD=true and
 // INSTALL_K3S_EXEC=server|agent, which sets up the pinned k3s binary (/usr/local/bin/k3s) as a service;
 // then waits, up to --k3s-ready-timeout, until `k3s kubectl` reports the node Ready (masters; an agent
-// has no API credentials of its own: it waits for its kubelet to answer).
+// has no API credentials of its own: it waits for its kubelet's health endpoint, 127.0.0.1:10248).
 std::unique_ptr<Phase> make_k3s_phase(const common::bundle::PhaseInfo& info);
 
 } // namespace installer::phases

@@ -128,11 +128,28 @@ grep -qx 'server: "https://10.77.0.100:6443"' "$M2/etc/rancher/k3s/config.yaml" 
 grep -qx INSTALL_K3S_EXEC=server "$M2/var/log/k3s-standin/install.env" || die "the joining master is not a server"
 cmp "$M1$TOKEN" "$M2$TOKEN" || die "the joining master's token changed"
 
-# 3. A worker: an agent, GPU labels and the inventory's own, no tls-san.
+# 3. A worker: an agent, GPU labels and the inventory's own, no tls-san. An agent waits for its kubelet's
+#    health endpoint (127.0.0.1:10248), STOOD IN by a loopback server in a network namespace of its own;
+#    without it, the worker times out naming the endpoint.
 G="$SCRATCH/gpu1"
 node_root "$G"
 mkdir -p "$G/etc/platform-installer" && install -m 0600 "$M1$TOKEN" "$G$TOKEN"
-node_install "$G" gpu1 >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "worker install failed"; }
+ns=pi-k3s-$$
+ip netns add "$ns"
+ns_gone() { ip netns del "$ns" 2>/dev/null || true; }
+_HOOKS+=(ns_gone)
+ip -n "$ns" link set lo up
+expect_fail "a worker whose kubelet never answers" ip netns exec "$ns" "$RUN" --config "$SCRATCH/cluster.yaml" --node gpu1 --root "$G" --yes \
+    --skip-check "$NODE_SKIPS" --k3s-ready-timeout 2
+expect_output "node gpu1 is not Ready after 2 s .*journalctl -u k3s-agent.* \(its kubelet does not answer http://127.0.0.1:10248/healthz\)"
+mkdir -p "$SCRATCH/kubelet" && echo ok >"$SCRATCH/kubelet/healthz"
+ip netns exec "$ns" python3 -m http.server 10248 --bind 127.0.0.1 --directory "$SCRATCH/kubelet" >/dev/null 2>&1 &
+_PIDS+=($!)
+for _ in $(seq 100); do ip netns exec "$ns" curl -sf -o /dev/null http://127.0.0.1:10248/healthz && break; sleep 0.1; done
+ip netns exec "$ns" "$RUN" --config "$SCRATCH/cluster.yaml" --node gpu1 --root "$G" --yes --skip-check "$NODE_SKIPS" >"$SCRATCH/out" 2>&1 ||
+    { cat "$SCRATCH/out" >&2; die "worker install failed"; }
+# install.sh ran in the timed-out run; with the kubelet answering, every phase is in place.
+expect_output "nothing to do: role worker of k3s 0.1.0 is already installed"
 grep -qx INSTALL_K3S_EXEC=agent "$G/var/log/k3s-standin/install.env" || die "the worker is not an agent"
 grep -A3 '^node-label:' "$G/etc/rancher/k3s/config.yaml" | grep -qx '  - "gpu=true"' || die "the GPU worker lacks gpu=true"
 grep -qx '  - "train=true"' "$G/etc/rancher/k3s/config.yaml" || die "the worker lacks its inventory label"
