@@ -105,6 +105,9 @@ public:
         ctx.log.info("  {} for {} ({})", k_config, (*self)->name, cluster::k3s_exec(**self));
 
         std::string exec = cluster::k3s_exec(**self);
+        // install.sh leaves its own uninstaller (k3s-uninstall.sh on servers, k3s-agent-uninstall.sh on
+        // agents): reset runs it, which stops k3s and removes what install.sh made.
+        TRY_VOID(ctx.sys.journal_uninstall(exec == "server" ? "/usr/local/bin/k3s-uninstall.sh" : "/usr/local/bin/k3s-agent-uninstall.sh"));
         ctx.log.info("  {} with INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_EXEC={}", (*script)->install, exec);
         auto r = ctx.sys.run({{"sh", (*script)->install},
                               {{"INSTALL_K3S_SKIP_DOWNLOAD", "true"}, {"INSTALL_K3S_EXEC", exec}, {"INSTALL_K3S_SKIP_SELINUX_RPM", "true"}},

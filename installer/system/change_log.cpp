@@ -14,7 +14,7 @@ using common::fail;
 
 namespace {
 
-constexpr std::string_view k_ops[] = {"create", "replace", "remove", "mkdir", "start", "tree", "packages"};
+constexpr std::string_view k_ops[] = {"create", "replace", "remove", "mkdir", "start", "tree", "packages", "uninstall"};
 
 } // namespace
 

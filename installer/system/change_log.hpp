@@ -9,7 +9,9 @@
 // <state>/backups/<seq>, a hard link where the filesystem allows, else a copy with mode and owner),
 // mkdir (a folder that did not exist), start (a service), tree (a folder the installer owns whole: undo
 // removes it with everything in it), packages (Debian packages the node did not have, about to be
-// installed; path lists their names, space-separated: undo purges those installed). Paths are node paths
+// installed; path lists their names, space-separated: undo purges those installed), uninstall (a script
+// a program's own installer leaves, k3s-uninstall.sh say: undo runs it with sh in the root when it is
+// there). Paths are node paths
 // after resolution in the
 // root, so an undo acts on the very entry that was changed.
 #pragma once
@@ -24,7 +26,7 @@
 
 namespace installer::system {
 
-enum class ChangeOp { create, replace, remove, mkdir, start, tree, packages };
+enum class ChangeOp { create, replace, remove, mkdir, start, tree, packages, uninstall };
 
 std::string_view to_string(ChangeOp op);
 

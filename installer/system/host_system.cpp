@@ -349,6 +349,7 @@ Result<void> HostSystem::undo(const Change& c, UndoReport& report)
     if (c.op == ChangeOp::start) return stop_service(c.path);
     if (c.op == ChangeOp::tree) return remove_tree(c.path);
     if (c.op == ChangeOp::packages) return purge_packages(c, report);
+    if (c.op == ChangeOp::uninstall) return run_uninstall(c, report);
     auto parent = m_root.open_parent(c.path, Create::no);
     if (!parent) {
         // The folder is gone, and with it what was created in it; a backup has nowhere to go back to.
@@ -374,7 +375,8 @@ Result<void> HostSystem::undo(const Change& c, UndoReport& report)
         return restore_backup(c);
     case ChangeOp::start:
     case ChangeOp::tree:
-    case ChangeOp::packages: break;
+    case ChangeOp::packages:
+    case ChangeOp::uninstall: break;
     }
     return {};
 }
@@ -388,6 +390,29 @@ Result<void> HostSystem::journal_packages(const std::vector<std::string>& names)
         if (n.empty() || n.find_first_of(" \t\n") != std::string::npos) return fail(Errc::invalid_argument, "bad package name '{}'", n);
     auto recorded = (*log)->record({0, m_phase, ChangeOp::packages, fmt::format("{}", fmt::join(names, " ")), false});
     return recorded ? Result<void>{} : fail(recorded.error());
+}
+
+Result<void> HostSystem::journal_uninstall(std::string_view script)
+{
+    auto log = change_log("journal an uninstall script");
+    if (!log) return fail(log.error());
+    if (!script.starts_with('/')) return fail(Errc::invalid_argument, "uninstall script '{}' is not an absolute path", script);
+    auto recorded = (*log)->record({0, m_phase, ChangeOp::uninstall, std::string(script), false});
+    return recorded ? Result<void>{} : fail(recorded.error());
+}
+
+Result<void> HostSystem::run_uninstall(const Change& c, UndoReport& report)
+{
+    auto info = stat(c.path);
+    if (!info) return fail(info.error());
+    if (info->kind != FileKind::regular) return {}; // never written, or already run (it removes itself)
+    auto r = run({{"sh", c.path}, {}, std::chrono::seconds(600), InRoot::yes});
+    if (!r) return fail(r.error());
+    if (r->exit_code != 0) {
+        std::string tail = r->output.size() > 1000 ? r->output.substr(r->output.size() - 1000) : r->output;
+        report.kept.push_back(fmt::format("{} failed (exit {}): {}", c.path, r->exit_code, tail));
+    }
+    return {};
 }
 
 Result<void> HostSystem::purge_packages(const Change& c, UndoReport& report)

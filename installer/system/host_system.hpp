@@ -43,6 +43,7 @@ public:
     Result<std::size_t> seed_tree(std::string_view dir, const std::vector<TreeEntry>& entries) override;
     Result<CommandResult> run(const Command& command) override;
     Result<void> journal_packages(const std::vector<std::string>& names) override;
+    Result<void> journal_uninstall(std::string_view script) override;
     Result<void> install_service(const ServiceSpec& spec) override;
     Result<void> start_service(std::string_view name) override;
     Result<void> stop_service(std::string_view name) override;
@@ -70,6 +71,7 @@ private:
     Result<void> undo(const Change& change, UndoReport& report);
     Result<void> restore_backup(const Change& change);
     Result<void> purge_packages(const Change& change, UndoReport& report);
+    Result<void> run_uninstall(const Change& change, UndoReport& report);
     // Removes a tree the installer owns (undo of seed_tree), never following a link inside it.
     Result<void> remove_tree(const std::string& path);
     // Plain services.

@@ -66,6 +66,12 @@ Result<void> RecordingSystem::journal_packages(const std::vector<std::string>& n
     return m_files.journal_packages(names);
 }
 
+Result<void> RecordingSystem::journal_uninstall(std::string_view script)
+{
+    m_actions.push_back(fmt::format("journal_uninstall {}", script));
+    return m_files.journal_uninstall(script);
+}
+
 Result<CommandResult> RecordingSystem::run(const Command& c)
 {
     if (c.argv.empty()) return common::fail(common::Errc::invalid_argument, "run: no command");

@@ -26,6 +26,7 @@ public:
 
     void begin_phase(std::string_view phase) override;
     Result<void> journal_packages(const std::vector<std::string>& names) override;
+    Result<void> journal_uninstall(std::string_view script) override;
     Result<FileInfo> stat(std::string_view path) override { return m_files.stat(path); }
     Result<std::string> read_file(std::string_view path, std::uint64_t max) override { return m_files.read_file(path, max); }
     Result<common::digest::FileDigest> hash_file(std::string_view path) override { return m_files.hash_file(path); }

@@ -116,6 +116,9 @@ public:
     // Journals Debian packages the node does not have, before a command (apt-get install) installs them:
     // undo purges those then installed (dpkg --purge in the root), config files and all.
     virtual Result<void> journal_packages(const std::vector<std::string>& names) = 0;
+    // Journals the uninstall script a command is about to leave (upstream install scripts write one, as
+    // k3s's does): undo runs it (sh, in the root) if it exists then.
+    virtual Result<void> journal_uninstall(std::string_view script) = 0;
 
     // Runs a command to its end; failed_precondition when it outlives its timeout. A non-zero exit is a
     // result, not an error.

@@ -33,6 +33,11 @@ echo "$*" >/var/log/k3s-standin/install.args
 [ -x /usr/local/bin/k3s ] || { echo "install.sh: /usr/local/bin/k3s missing" >&2; exit 1; }
 cp /etc/rancher/k3s/config.yaml /var/log/k3s-standin/config.seen
 touch /var/lib/k3s-standin/started
+# As upstream's does, it leaves an uninstaller (here a stand-in that undoes the stand-in).
+u=/usr/local/bin/k3s-uninstall.sh
+[ "$INSTALL_K3S_EXEC" = agent ] && u=/usr/local/bin/k3s-agent-uninstall.sh
+printf '#!/bin/sh\nrm -rf /var/lib/k3s-standin /etc/rancher/k3s\necho "$0" >/var/log/k3s-uninstalled\nrm -f "$0"\n' >"$u"
+chmod 0755 "$u"
 SH
 start_http "$F"
 W="$SCRATCH/work"
@@ -162,4 +167,14 @@ mkdir -p "$M3/etc/platform-installer" && install -m 0600 "$M1$TOKEN" "$M3$TOKEN"
 touch "$M3/etc/k3s-standin-never-ready"
 expect_fail "a node that never becomes Ready" node_install "$M3" master3 --k3s-ready-timeout 2
 expect_output "node master3 is not Ready after 2 s \(--k3s-ready-timeout\): read k3s's log \(journalctl -u k3s"
+
+# 5. --reset runs the uninstaller install.sh left (it stops k3s and removes what install.sh made), then
+#    undoes the phase's own files: the token, config.yaml, the binaries.
+"$RUN" --reset --root "$M1" --yes >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "--reset of the first master failed"; }
+[ "$(cat "$M1/var/log/k3s-uninstalled" 2>/dev/null)" = /usr/local/bin/k3s-uninstall.sh ] || die "--reset did not run k3s-uninstall.sh"
+for f in "$TOKEN" /etc/rancher/k3s/config.yaml /usr/local/bin/k3s /usr/local/lib/platform-installer/k3s-install.sh /var/lib/k3s-standin; do
+    [ ! -e "$M1$f" ] || die "--reset left $f"
+done
+"$RUN" --reset --root "$G" --yes >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "--reset of the worker failed"; }
+[ "$(cat "$G/var/log/k3s-uninstalled" 2>/dev/null)" = /usr/local/bin/k3s-agent-uninstall.sh ] || die "--reset did not run k3s-agent-uninstall.sh"
 echo "k3s_standin: ok"
