@@ -61,10 +61,10 @@ TEST_CASE("select_phases applies --only - --skip and --from in plan order and al
     auto skipped = select_phases(plan, {{}, {middle}, ""}).value();
     CHECK(std::find(skipped.begin(), skipped.end(), middle) == skipped.end());
 
-    auto bad = select_phases(plan, {{"k3s"}, {}, ""});
+    auto bad = select_phases(plan, {{"kubeflow"}, {}, ""});
     REQUIRE(!bad);
     CHECK(bad.error().code == common::Errc::invalid_argument);
-    CHECK(bad.error().message.find("k3s") != std::string::npos);
+    CHECK(bad.error().message.find("kubeflow") != std::string::npos);
     CHECK(!select_phases(plan, {{}, {}, "nope"}));
 }
 
