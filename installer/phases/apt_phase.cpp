@@ -130,7 +130,7 @@ Result<void> run_apt(Context& ctx, std::vector<std::string> argv, std::string_vi
                           std::chrono::seconds(3600 + ctx.options.apt_lock_timeout_s), system::InRoot::yes});
     if (!r) return fail(r.error().wrap(std::string(what)));
     if (r->exit_code != 0) {
-        std::string tail = r->output.size() > 4000 ? r->output.substr(r->output.size() - 4000) : r->output;
+        std::string tail = r->tail(4000);
         auto still = ctx.sys.lock_holder(k_dpkg_lock);
         if (still && !still->empty())
             return fail(Errc::failed_precondition, "{} failed: {} still holds {} after {} s (wait for it to finish, or stop it):\n{}", what,

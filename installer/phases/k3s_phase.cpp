@@ -115,8 +115,7 @@ public:
                               system::InRoot::yes});
         if (!r) return fail(r.error().wrap("k3s install.sh"));
         if (r->exit_code != 0) {
-            std::string tail = r->output.size() > 3000 ? r->output.substr(r->output.size() - 3000) : r->output;
-            return fail(Errc::failed_precondition, "k3s install.sh failed (exit {}):\n{}", r->exit_code, tail);
+            return fail(Errc::failed_precondition, "k3s install.sh failed (exit {}):\n{}", r->exit_code, r->tail(3000));
         }
         common::failpoint("k3s.installed");
 

@@ -168,7 +168,7 @@ Result<CommandResult> HostSystem::run(const Command& c)
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (timed_out)
         return fail(Errc::failed_precondition, "{} did not finish within {} s and was stopped; its last output:\n{}", c.argv[0],
-                    c.timeout.count(), result.output.substr(result.output.size() > 2000 ? result.output.size() - 2000 : 0));
+                    c.timeout.count(), result.tail(2000));
     return result;
 }
 

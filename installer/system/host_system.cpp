@@ -409,8 +409,7 @@ Result<void> HostSystem::run_uninstall(const Change& c, UndoReport& report)
     auto r = run({{"sh", c.path}, {}, std::chrono::seconds(600), InRoot::yes});
     if (!r) return fail(r.error());
     if (r->exit_code != 0) {
-        std::string tail = r->output.size() > 1000 ? r->output.substr(r->output.size() - 1000) : r->output;
-        report.kept.push_back(fmt::format("{} failed (exit {}): {}", c.path, r->exit_code, tail));
+        report.kept.push_back(fmt::format("{} failed (exit {}): {}", c.path, r->exit_code, r->tail(1000)));
     }
     return {};
 }
@@ -444,9 +443,8 @@ Result<void> HostSystem::purge_packages(const Change& c, UndoReport& report)
     if (!r) return fail(r.error());
     if (r->exit_code != 0) {
         // Another package the operator installed since may depend on them: dpkg refuses, and says which.
-        std::string tail = r->output.size() > 1000 ? r->output.substr(r->output.size() - 1000) : r->output;
         report.kept.push_back(fmt::format("packages {}: dpkg --purge refused (exit {}): {}", fmt::join(purge.begin() + 2, purge.end(), " "),
-                                          r->exit_code, tail));
+                                          r->exit_code, r->tail(1000)));
     }
     return {};
 }

@@ -61,6 +61,9 @@ struct Command {
 struct CommandResult {
     int exit_code = 0;  // 128+N when killed by signal N
     std::string output; // stdout and stderr interleaved, the last 1 MiB
+
+    // The last `max` bytes of the output: what an error message quotes (the whole is in the log).
+    std::string tail(std::size_t max) const { return output.size() > max ? output.substr(output.size() - max) : output; }
 };
 
 // A long-running service: a systemd unit on a systemd host, a supervised-by-nobody process with a pid
