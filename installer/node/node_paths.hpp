@@ -2,8 +2,10 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <string_view>
 
+#include <common/digest/sha256.hpp>
 #include <installer/system/root_dir.hpp>
 
 namespace installer::node {
@@ -14,6 +16,13 @@ struct NodePaths {
     static constexpr std::string_view k_state = "/var/lib/platform-installer";
     static constexpr std::string_view k_store = "/var/lib/platform-installer/store"; // the store's node path
     static constexpr std::string_view k_log_dir = "/var/log";
+
+    // The node path of a blob in the store at node path `store` (k_store on a node; tests pass others):
+    // what the registry and apt trees hard-link.
+    static std::string blob_in(std::string_view store, const common::digest::Digest& digest)
+    {
+        return std::string(store) + "/blobs/sha256/" + digest.hex();
+    }
 
     std::filesystem::path root;
     std::filesystem::path state;     // <root>/var/lib/platform-installer

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <installer/phases/apt_repo.hpp>
 
+#include <installer/node/node_paths.hpp>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -15,11 +17,6 @@ using common::fail;
 std::string apt_target(std::string_view os_id, std::string_view version_id) { return fmt::format("{}-{}", os_id, version_id); }
 
 namespace {
-
-std::string blob_path(std::string_view store, const common::store::BlobRef& blob)
-{
-    return fmt::format("{}/blobs/sha256/{}", store, blob.digest.hex());
-}
 
 std::string base_name(std::string_view path)
 {
@@ -42,13 +39,13 @@ Result<std::vector<system::TreeEntry>> apt_repo_tree(const common::bundle::Bundl
         // The Packages the bundler wrote name each file pool/<basename> (docs/formats.md).
         std::string path = "pool/" + base_name(d.filename);
         if (!seen.insert(path).second) return fail(Errc::corrupt, "debs[{}]: two packages share the file name {}", target, path);
-        tree.push_back({path, blob_path(store, d.blob), {}});
+        tree.push_back({path, node::NodePaths::blob_in(store, d.blob.digest), {}});
     }
     const common::bundle::AptIndex& a = indexes->second;
     std::string dir = fmt::format("dists/{}/main/binary-{}", k_apt_suite, a.architecture);
-    tree.push_back({dir + "/Packages", blob_path(store, a.packages), {}});
-    tree.push_back({dir + "/Packages.gz", blob_path(store, a.packages_gz), {}});
-    tree.push_back({dir + "/Packages.xz", blob_path(store, a.packages_xz), {}});
+    tree.push_back({dir + "/Packages", node::NodePaths::blob_in(store, a.packages.digest), {}});
+    tree.push_back({dir + "/Packages.gz", node::NodePaths::blob_in(store, a.packages_gz.digest), {}});
+    tree.push_back({dir + "/Packages.xz", node::NodePaths::blob_in(store, a.packages_xz.digest), {}});
     tree.push_back({fmt::format("dists/{}/Release", k_apt_suite), {}, apt_release(a, apt_date(index.created))});
     std::sort(tree.begin(), tree.end(), [](const auto& x, const auto& y) { return x.path < y.path; });
     return tree;

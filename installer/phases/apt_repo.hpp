@@ -2,7 +2,7 @@
 // What the apt phase lays out, as pure functions of the bundle (tested without a node): the node's own
 // apt repository of one target, under k_apt_root/<target>/:
 //     pool/<file>.deb                                   hard links of the store's blobs
-//     dists/platform/main/binary-<arch>/Packages{,.gz}  hard links of the bundle's indexes (made by the bundler)
+//     dists/platform/main/binary-<arch>/Packages{,.gz,.xz}  hard links of the bundle's indexes (made by the bundler)
 //     dists/platform/Release                            written here: the indexes' sizes and SHA256
 //     dists/platform/InRelease                          Release signed with the node's own key (apt_phase)
 // and how apt is run against it: a sources entry with signed-by (never trusted=yes), and the options that

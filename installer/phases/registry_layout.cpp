@@ -2,6 +2,7 @@
 #include <installer/phases/registry_layout.hpp>
 
 #include <common/oci/reference.hpp>
+#include <installer/node/node_paths.hpp>
 
 #include <algorithm>
 #include <map>
@@ -35,7 +36,7 @@ Result<std::vector<system::TreeEntry>> registry_tree(const std::vector<common::o
         std::string repo = v2 + "repositories/" + image.name.substr(slash + 1) + "/";
         for (const Descriptor& d : image.blobs())
             put(v2 + "blobs/sha256/" + d.digest.hex().substr(0, 2) + "/" + d.digest.hex() + "/data",
-                fmt::format("{}/blobs/sha256/{}", store, d.digest.hex()), "");
+                node::NodePaths::blob_in(store, d.digest), "");
         auto revision = [&](const Descriptor& d) { put(repo + "_manifests/revisions/sha256/" + d.digest.hex() + "/link", "", link_to(d.digest)); };
         auto layer = [&](const Descriptor& d) { put(repo + "_layers/sha256/" + d.digest.hex() + "/link", "", link_to(d.digest)); };
         revision(image.top);
