@@ -13,7 +13,6 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
-#include <fstream>
 #include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -149,25 +148,32 @@ Result<NodeState> open_node_state(const installer::system::RootDir& root, instal
     return NodeState{std::move(*paths), std::move(*lock), std::move(*journal), std::move(*changes)};
 }
 
-// The node's hostname: the root's /etc/hostname when installing into a root, else the kernel's.
-std::string node_hostname(const fs::path& root)
+// The node's hostname: the root's /etc/hostname when installing into a root (opened inside the root, as
+// every node path is: a link there never leads out of it), else the kernel's. Empty when there is none.
+Result<std::string> node_hostname(const Options& o)
 {
-    if (root != "/") {
-        std::ifstream in(root / "etc/hostname");
-        std::string name;
-        std::getline(in, name);
-        return name;
-    }
+    auto root = installer::system::RootDir::open(o.root, resolution(o));
+    if (!root) return common::fail(root.error());
     char name[256] = {};
-    ::gethostname(name, sizeof(name) - 1);
-    return name;
+    if (root->is_host()) {
+        ::gethostname(name, sizeof(name) - 1);
+        return std::string(name);
+    }
+    auto file = root->open_file("/etc/hostname");
+    if (!file) return file.error().code == common::Errc::not_found ? std::string() : Result<std::string>(common::fail(file.error()));
+    auto n = file->read(std::as_writable_bytes(std::span(name, sizeof(name) - 1)));
+    if (!n) return common::fail(n.error());
+    std::string_view text(name, *n);
+    return std::string(text.substr(0, text.find('\n')));
 }
 
 // --config: reads cluster.yaml, finds this node in it, and checks --role against it (or takes the role
 // from it). Nothing on the node has changed yet.
 Result<const installer::cluster::Node*> cluster_node(const installer::cluster::Inventory& inv, Options& o)
 {
-    auto self = inv.identify(o.node_name, node_hostname(o.root), installer::cluster::held_addresses());
+    auto hostname = node_hostname(o);
+    if (!hostname) return common::fail(hostname.error());
+    auto self = inv.identify(o.node_name, *hostname, installer::cluster::held_addresses());
     if (!self) return common::fail(self.error());
     std::string role(installer::cluster::to_string((*self)->role));
     if (!o.role.empty() && o.role != role)

@@ -36,7 +36,13 @@ echo master1 >"$R/etc/hostname"
     { cat "$SCRATCH/out" >&2; die "--config by hostname failed"; }
 expect_output "this node is master1 \(master, 10\.77\.0\.11, the first master\)"
 expect_output "^plan for role master of demo"
+# A link is followed inside the root, as on the booted node (/names/m2 is the root's, not this machine's).
 rm "$R/etc/hostname"
+mkdir -p "$R/names" && echo master2 >"$R/names/m2" && ln -s /names/m2 "$R/etc/hostname"
+"$RUN" --config "$SCRATCH/cluster.yaml" --root "$R" --dry-run --skip-check "$NODE_SKIPS" >"$SCRATCH/out" 2>&1 ||
+    { cat "$SCRATCH/out" >&2; die "--config by a linked hostname failed"; }
+expect_output "this node is master2 \(master, 10\.77\.0\.12\)"
+rm -r "$R/etc/hostname" "$R/names"
 before=$(find "$R" | sort)
 
 # 3. By an address it holds: a network namespace with master3's address (needs root for the namespace).
