@@ -2,6 +2,7 @@
 // platform-installer: the static program at the head of every .run file. It reads the payload and trailer
 // from its own file (/proc/self/exe), so the .run stays one valid ELF with no shell header.
 #include <installer/engine/engine.hpp>
+#include <installer/engine/support_bundle.hpp>
 #include <installer/phases/preflight.hpp>
 #include <installer/system/host_system.hpp>
 #include <installer/system/node_lock.hpp>
@@ -268,6 +269,11 @@ int run_install(const common::bundle::BundleFile& bf, Options o)
     if (!outcome) {
         log.error("{}", outcome.error().message);
         log.info("log: {}", state->paths.log.string());
+        // What whoever helps the operator needs, in one file (no secrets: the token is redacted).
+        if (auto support = installer::engine::write_support_bundle(ctx, outcome.error().message, o.config))
+            log.info("support bundle (log, journal, preflight, configs, facts; the token redacted): {}", support->string());
+        else
+            log.error("could not write the support bundle: {}", support.error().message);
         return outcome.error().code == common::Errc::invalid_argument ? 2 : 1;
     }
     if (*outcome == installer::engine::Outcome::nothing_to_do) {

@@ -6,7 +6,7 @@
 # scripts run in (chroot). Checked: the exact config.yaml, its mode, the token (made 0600 on the first
 # master, never printed or logged), INSTALL_K3S_* for a first master, a joining master and a worker, the
 # joining node's refusal without the token, a re-run that changes nothing, and a node that never becomes
-# Ready timing out with a message that names the log to read.
+# Ready timing out with a message that names the log to read and a support bundle (token redacted).
 source "$(dirname "$0")/lib.sh"
 need_root # chroot into the roots
 TAR=$("$SRC/scripts/make-debian-root" bookworm 2>/dev/null) || skip "no debootstrap root (scripts/setup makes it)"
@@ -19,6 +19,9 @@ cat >"$F/k3s" <<'SH'
 mkdir -p /var/log/k3s-standin
 echo "k3s $*" >>/var/log/k3s-standin/calls
 if [ "$1" = kubectl ] && [ "$2" = get ] && [ "$3" = node ]; then
+    if [ -e /etc/k3s-standin-never-ready ]; then # a careless log line quoting the token: support bundles must redact it
+        echo "level=fatal msg=\"cannot join with token $(cat /etc/platform-installer/cluster-token)\"" >>/var/log/k3s.log
+    fi
     [ -e /var/lib/k3s-standin/started ] && [ ! -e /etc/k3s-standin-never-ready ] || { echo "The connection to the server was refused" >&2; exit 1; }
     echo True
 fi
@@ -167,6 +170,22 @@ mkdir -p "$M3/etc/platform-installer" && install -m 0600 "$M1$TOKEN" "$M3$TOKEN"
 touch "$M3/etc/k3s-standin-never-ready"
 expect_fail "a node that never becomes Ready" node_install "$M3" master3 --k3s-ready-timeout 2
 expect_output "node master3 is not Ready after 2 s \(--k3s-ready-timeout\): read k3s's log \(journalctl -u k3s"
+#    ... and a support bundle: one 0600 tar with the log, journal, preflight, the configs written, the
+#    node's facts, and the token redacted everywhere (k3s's log quoted it).
+SUPPORT=$(sed -n 's/^support bundle .*: //p' "$SCRATCH/out")
+[ -n "$SUPPORT" ] && [ -f "$SUPPORT" ] || die "no support bundle named after the failure"
+case "$SUPPORT" in "$M3/var/lib/platform-installer/support/"*.tar) ;; *) die "support bundle in an unexpected place: $SUPPORT" ;; esac
+[ "$(stat -c %a "$SUPPORT")" = 600 ] || die "the support bundle is not 0600"
+tar -tf "$SUPPORT" | sort >"$SCRATCH/support.list"
+for f in README.txt facts.json platform-installer.log journal.jsonl changes.jsonl preflight.json cluster.yaml \
+    node/etc/rancher/k3s/config.yaml node/var/log/k3s.log node/etc/os-release; do
+    grep -qx "$f" "$SCRATCH/support.list" || die "the support bundle lacks $f"
+done
+mkdir "$SCRATCH/support" && tar -C "$SCRATCH/support" -xf "$SUPPORT"
+grep -q "node master3 is not Ready" "$SCRATCH/support/README.txt" || die "the support bundle does not say why"
+grep -q '"node": "master3"' "$SCRATCH/support/facts.json" || die "facts.json does not name the node"
+grep -q 'cannot join with token <redacted>' "$SCRATCH/support/node/var/log/k3s.log" || die "k3s's log is not in the bundle, redacted"
+! grep -rq "$tok" "$SCRATCH/support" || die "the token is in the support bundle"
 
 # 5. --reset runs the uninstaller install.sh left (it stops k3s and removes what install.sh made), then
 #    undoes the phase's own files: the token, config.yaml, the binaries.
