@@ -142,6 +142,7 @@ Result<bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manif
             blobs.emplace(d.blob.digest, d.blob);
         }
     }
+    if (!requested.empty()) idx.deb_requests = manifests.deb_requests();
     auto planned = plan_images(manifests, images);
     if (!planned) return fail(planned.error());
     for (const common::oci::LockedImage& image : *planned)

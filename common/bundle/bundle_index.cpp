@@ -21,6 +21,11 @@ bool FileEntry::for_role(std::string_view role) const
     return roles.empty() || std::find(roles.begin(), roles.end(), role) != roles.end();
 }
 
+bool DebRequest::applies(std::string_view role, bool has_gpu) const
+{
+    return (!gpu || has_gpu) && (roles.empty() || std::find(roles.begin(), roles.end(), role) != roles.end());
+}
+
 std::optional<unsigned> parse_mode(std::string_view text)
 {
     if (text.size() < 3 || text.size() > 4) return std::nullopt;
@@ -115,6 +120,11 @@ std::string BundleIndex::to_json() const
                            {"digest", d.blob.digest.str()},
                            {"size", d.blob.size}});
         j["debs"][target] = std::move(arr);
+    }
+    if (!deb_requests.empty()) {
+        json arr = json::array();
+        for (const DebRequest& r : deb_requests) arr.push_back({{"name", r.name}, {"roles", r.roles}, {"gpu", r.gpu}});
+        j["deb_requests"] = std::move(arr);
     }
     if (!apt_indexes.empty()) {
         j["apt_indexes"] = json::object();
@@ -315,6 +325,15 @@ Result<BundleIndex> parse_index(const json& j)
             }
         }
     }
+    // "deb_requests" came after "debs": absent means every package is for every node.
+    if (j.contains("deb_requests"))
+        for (const json& r : j.at("deb_requests")) {
+            DebRequest req;
+            req.name = r.at("name").get<std::string>();
+            req.roles = r.value("roles", std::vector<std::string>{});
+            req.gpu = r.value("gpu", false);
+            idx.deb_requests.push_back(std::move(req));
+        }
     // "apt_indexes" came after "debs": absent means none (a node then has no repository to serve).
     if (j.contains("apt_indexes")) {
         for (const auto& [target, a] : j.at("apt_indexes").items()) {

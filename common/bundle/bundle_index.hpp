@@ -56,6 +56,15 @@ struct DebEntry {
     store::BlobRef blob;
 };
 
+// A package a component asks for, and the nodes it is for (the node's apt installs the closure of the
+// requests that apply to it; a bundle without requests installs its whole closure everywhere).
+struct DebRequest {
+    std::string name;
+    std::vector<std::string> roles; // empty: every role
+    bool gpu = false;               // only nodes with has_gpu
+    bool applies(std::string_view role, bool has_gpu) const;
+};
+
 // The apt repository indexes of one target, made by the bundler from its .debs (each a blob): the
 // node's repository serves them as dists/platform/main/binary-<arch>/Packages{,.gz,.xz}.
 struct AptIndex {
@@ -75,6 +84,7 @@ struct BundleIndex {
     std::vector<FileEntry> files;
     std::map<std::string, std::vector<DebEntry>> debs; // target name ("debian-12") -> its .deb closure
     std::map<std::string, AptIndex> apt_indexes;        // target name -> the Packages of its closure
+    std::vector<DebRequest> deb_requests; // empty: every package of the closure is for every node
     std::vector<oci::LockedImage> images; // each image's index/manifests, configs and layers are blobs too
     std::vector<store::BlobRef> blobs; // every payload blob, sorted by digest, each once
     std::optional<std::array<std::uint8_t, 32>> signer_public_key; // raw Ed25519 key of a signed bundle

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <common/manifest/manifests.hpp>
 
+#include <map>
+
 #include <common/bundle/phase_table.hpp>
 #include <common/manifest/yaml_reader.hpp>
 
@@ -120,12 +122,33 @@ Result<Component> load_component(const fs::path& dir, const std::string& name)
             c.files.push_back(std::move(*f));
         }
     }
-    auto debs = y->strings_or_empty(r, "debs", "");
+    auto debs = y->list(r, "debs", "");
     if (!debs) return fail(debs.error());
-    for (const std::string& d : *debs)
-        if (!valid_name(d) || d.find('_') != std::string::npos)
-            return fail(y->error(r["debs"], "debs", fmt::format("'{}' is not a Debian package name", d)));
-    c.debs = *debs;
+    for (std::size_t i = 0; i < debs->size(); ++i) {
+        const YAML::Node& d = (*debs)[i];
+        std::string where = fmt::format("debs[{}]", i);
+        bundle::DebRequest req;
+        YAML::Node name_node;
+        name_node.reset(d);
+        if (d.IsMap()) {
+            TRY_VOID(y->only_keys(d, where, {"name", "roles", "gpu"}));
+            if (!d["name"]) return fail(y->error(d, where + ".name", "missing"));
+            name_node.reset(d["name"]);
+            auto roles = y->strings_or_empty(d, "roles", where);
+            if (!roles) return fail(roles.error());
+            req.roles = *roles;
+            if (YAML::Node g = d["gpu"]) {
+                std::string text = g.IsScalar() ? g.as<std::string>() : "";
+                if (text != "true" && text != "false") return fail(y->error(g, where + ".gpu", "expected true or false"));
+                req.gpu = text == "true";
+            }
+        }
+        req.name = name_node.IsScalar() ? name_node.as<std::string>() : "";
+        if (!valid_name(req.name) || req.name.find('_') != std::string::npos)
+            return fail(y->error(name_node, where, fmt::format("'{}' is not a Debian package name", req.name)));
+        c.debs.push_back(req.name);
+        c.deb_requests.push_back(std::move(req));
+    }
     auto images = y->list(r, "images", "");
     if (!images) return fail(images.error());
     for (std::size_t i = 0; i < images->size(); ++i) {
@@ -173,6 +196,28 @@ Result<bundle::RolePlan> parse_role(const YamlReader& y, const YAML::Node& n, co
 }
 
 } // namespace
+
+std::vector<bundle::DebRequest> Manifests::deb_requests() const
+{
+    std::map<std::string, bundle::DebRequest> merged;
+    bool restricted = false;
+    for (const Component& c : components)
+        for (const bundle::DebRequest& r : c.deb_requests) {
+            restricted |= r.gpu || !r.roles.empty();
+            auto [it, fresh] = merged.try_emplace(r.name, r);
+            if (fresh) continue;
+            bundle::DebRequest& m = it->second;
+            m.gpu = m.gpu && r.gpu;
+            if (m.roles.empty() || r.roles.empty()) m.roles.clear();
+            else m.roles.insert(m.roles.end(), r.roles.begin(), r.roles.end());
+            std::sort(m.roles.begin(), m.roles.end());
+            m.roles.erase(std::unique(m.roles.begin(), m.roles.end()), m.roles.end());
+        }
+    std::vector<bundle::DebRequest> out;
+    if (!restricted) return out;
+    for (auto& [_, r] : merged) out.push_back(std::move(r));
+    return out;
+}
 
 std::vector<std::string> Manifests::requested_debs() const
 {

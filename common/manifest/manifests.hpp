@@ -4,7 +4,8 @@
 // profile:   name, version, description, platforms: [{os, release, arch}], components: [names],
 //            roles: {<role>: {phases: [..], minima: {cpus, memory_gb, disk_gb}}}
 // component: name, description, binaries: [{name, url, install?, mode?, roles?, sha256?, sha256_source?}],
-//            files: [same, install required, mode 0644 by default], debs: [package names],
+//            files: [same, install required, mode 0644 by default],
+//            debs: [name | {name, roles?, gpu?}] (roles: only nodes of those roles; gpu: only has_gpu nodes),
 //            images: [reference | {ref, import?, airgap?, roles?}]
 // A profile whose components request debs needs manifests/targets/<os>-<release>.yaml for each platform.
 #pragma once
@@ -48,6 +49,7 @@ struct Component {
     std::vector<std::string> debs; // package names; their closure per target is pinned in debs.lock
     std::string path;
     std::vector<ImageSpec> images;
+    std::vector<bundle::DebRequest> deb_requests; // debs, with the nodes each is for
 };
 
 struct Profile {
@@ -66,6 +68,10 @@ struct Manifests {
 
     // Every deb the components request, sorted, each once.
     std::vector<std::string> requested_debs() const;
+    // The same with the nodes each is for, merged across components (a package any component wants on
+    // every node is for every node; gpu only when every component asking says gpu). Empty when every
+    // package is for every node (the bundle then says nothing).
+    std::vector<bundle::DebRequest> deb_requests() const;
     // Every image the components name, once per reference as written (sorted by it); an image named by
     // several components is imported or written for k3s if any asks, for the union of their roles.
     std::vector<ImageSpec> requested_images() const;

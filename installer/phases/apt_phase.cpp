@@ -2,9 +2,11 @@
 #include <installer/phases/apt_phase.hpp>
 
 #include <installer/phases/apt_repo.hpp>
+#include <installer/phases/apt_select.hpp>
 #include <installer/system/facts.hpp>
 
 #include <common/deb/version.hpp>
+#include <common/io/file.hpp>
 #include <common/pgp/openpgp_key.hpp>
 #include <common/util/failpoint.hpp>
 
@@ -37,6 +39,18 @@ Result<std::string> node_target(Context& ctx)
     for (const auto& [name, _] : ctx.index.apt_indexes) supported += (supported.empty() ? "" : ", ") + name;
     return fail(Errc::failed_precondition, "this node runs {} {} ({}): the bundle carries packages for {}", facts->os_id,
                 facts->os_version_id, target, supported.empty() ? "no release" : supported);
+}
+
+// The packages of the target's closure this node installs (apt_select.hpp): every one unless the
+// bundle's components mean some only for other roles or for GPU nodes.
+Result<std::vector<common::bundle::DebEntry>> this_node_debs(Context& ctx, const std::string& target)
+{
+    const auto& closure = ctx.index.debs.at(target);
+    if (ctx.index.deb_requests.empty()) return closure;
+    const common::bundle::AptIndex& indexes = ctx.index.apt_indexes.at(target);
+    auto text = common::io::read_file(ctx.paths.store / "blobs" / "sha256" / indexes.packages.digest.hex(), 1u << 30);
+    if (!text) return fail(text.error().wrap("the bundle's Packages index of " + target));
+    return node_debs(closure, *text, ctx.index.deb_requests, ctx.role, ctx.self && ctx.self->has_gpu);
 }
 
 // dpkg's view of the closure: each known package's version and status ("ii " when installed).
@@ -189,7 +203,9 @@ public:
         auto keyring = ctx.sys.stat(k_apt_keyring);
         if (!keyring) return fail(keyring.error());
         if (keyring->kind != system::FileKind::regular) return false;
-        auto missing = missing_packages(ctx.sys, ctx.index.debs.at(*target));
+        auto debs = this_node_debs(ctx, *target);
+        if (!debs) return debs.error().code == Errc::not_found ? Result<bool>(false) : fail(debs.error()); // no store yet
+        auto missing = missing_packages(ctx.sys, *debs);
         if (!missing) return fail(missing.error());
         return missing->empty();
     }
@@ -202,7 +218,7 @@ public:
         }
         auto target = node_target(ctx);
         if (!target) return fail(target.error());
-        const auto& debs = ctx.index.debs.at(*target);
+        const auto& closure = ctx.index.debs.at(*target);
 
         // 1. The repository: hard links to the store, the Release, signed here by this node's key.
         auto tree = apt_repo_tree(ctx.index, *target, node::NodePaths::k_store);
@@ -216,7 +232,7 @@ public:
         auto signed_release = key->clearsign(apt_release(indexes, apt_date(ctx.index.created)), std::time(nullptr));
         if (!signed_release) return fail(signed_release.error().wrap("sign the repository's Release"));
         TRY_VOID(ctx.sys.write_file(fmt::format("{}/dists/{}/InRelease", repo, k_apt_suite), *signed_release, {0644, {}, {}}));
-        ctx.log.info("  {} packages for {} in {} ({} entries changed), signed by {}", debs.size(), *target, repo, *changed,
+        ctx.log.info("  {} packages for {} in {} ({} entries changed), signed by {}", closure.size(), *target, repo, *changed,
                      key->fingerprint_hex());
 
         // 2. The keyring and the sources entry apt keeps (signed-by, never trusted=yes); the same entry in
@@ -235,6 +251,11 @@ public:
         common::failpoint("apt.laid_out");
 
         // 3. Packages not yet at their locked versions: a dpkg interrupted earlier finishes first, then apt.
+        auto selected = this_node_debs(ctx, *target);
+        if (!selected) return fail(selected.error());
+        const std::vector<common::bundle::DebEntry>& debs = *selected;
+        if (debs.size() != closure.size())
+            ctx.log.info("  {} of them are for this node ({}{})", debs.size(), ctx.role, ctx.self && ctx.self->has_gpu ? ", GPU" : "");
         auto missing = missing_packages(ctx.sys, debs);
         if (!missing) return fail(missing.error());
         if (missing->empty()) {
