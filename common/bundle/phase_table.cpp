@@ -14,6 +14,7 @@ const std::vector<PhaseInfo>& phase_table()
         {"apt", PhaseLevel::host, "install the bundle's .deb packages with the node's apt, from a repository in the store signed on this node"},
         {"registry", PhaseLevel::host, "serve the bundle's images from this node's registry (seeded from the store by hard links)"},
         {"images", PhaseLevel::host, "write the images k3s imports at start (agent/images) from the store"},
+        {"ha", PhaseLevel::host, "keepalived and haproxy on the masters: the VIP nodes join through, every master's API server behind it"},
         {"k3s", PhaseLevel::host, "k3s from the pinned binary and install.sh, configured from cluster.yaml; waits for the node to be Ready"},
         {"import", PhaseLevel::cluster, "import the profile's named images into the running containerd"},
     };

@@ -173,7 +173,7 @@ Result<Inventory> from_reader(const YamlReader& y)
     TRY_VOID(y.only_keys(root, "", {"cluster", "nodes"}));
     YAML::Node c = root["cluster"];
     if (!c) return fail(y.error(root, "cluster", "missing"));
-    TRY_VOID(y.only_keys(c, "cluster", {"name", "registration", "vip", "interface", "token_file"}));
+    TRY_VOID(y.only_keys(c, "cluster", {"name", "registration", "vip", "interface", "token_file", "virtual_router_id"}));
     Inventory inv;
     inv.path = y.path();
     auto name = y.string(c, "name", "cluster");
@@ -187,6 +187,17 @@ Result<Inventory> from_reader(const YamlReader& y)
     if (!token) return fail(token.error());
     if (!token->starts_with('/')) return fail(y.error(c["token_file"], "cluster.token_file", "must be an absolute path"));
     inv.token_file = *token;
+    auto vrid = y.number_or(c, "virtual_router_id", "cluster", 0);
+    if (!vrid) return fail(vrid.error());
+    if (*vrid != 0 && (*vrid < 1 || *vrid > 255 || *vrid != static_cast<int>(*vrid)))
+        return fail(y.error(c["virtual_router_id"], "cluster.virtual_router_id", "must be a whole number from 1 to 255 (VRRP)"));
+    if (*vrid != 0) {
+        inv.virtual_router_id = static_cast<int>(*vrid);
+    } else { // the same on every master, and unlikely to be another cluster's on the same network
+        unsigned h = 2166136261u;
+        for (char ch : inv.name) h = (h ^ static_cast<unsigned char>(ch)) * 16777619u;
+        inv.virtual_router_id = static_cast<int>(h % 254) + 1;
+    }
     if (c["vip"]) {
         auto vip = address_at(y, c, "vip", "cluster");
         if (!vip) return fail(vip.error());

@@ -8,6 +8,7 @@
 //     vip: 10.0.0.100              # a floating address keepalived moves between masters (HA); optional
 //     interface: eth1              # the private network's device (seed 002's my_iface); per node too
 //     token_file: /etc/platform-installer/token  # optional: made on the first master (0600) when absent
+//     virtual_router_id: 51        # optional VRRP id of the VIP (1-255; default from the cluster name)
 //   nodes:
 //     - {name: master1, address: 10.0.0.11/24, role: master}
 //     - {name: gpu1, address: 10.0.0.21/24, role: worker, has_gpu: true,
@@ -66,7 +67,17 @@ struct Inventory {
     Address registration; // the VIP, the given address, or the first master's
     std::string interface;
     std::string token_file;
+    int virtual_router_id = 0; // VRRP id of the VIP's keepalived instance
     std::vector<Node> nodes;
+
+    // The masters run keepalived (the VIP) and haproxy (every master's API server behind it) when the
+    // registration address is the VIP; a registration address of another load balancer is the operator's.
+    bool builtin_balancer() const { return vip && registration.same_host(*vip); }
+    // Where the registration address serves the API: haproxy's port on the VIP (k3s's own API server holds
+    // 6443 on every master, on every address), else k3s's 6443.
+    int api_port() const { return builtin_balancer() ? k_balancer_port : k_api_port; }
+    static constexpr int k_api_port = 6443;
+    static constexpr int k_balancer_port = 16443;
 
     // Parses and checks cluster.yaml text (display_path names it in errors).
     static Result<Inventory> parse(std::string text, std::string display_path);

@@ -3,6 +3,7 @@
 
 #include <installer/phases/binaries_phase.hpp>
 #include <installer/phases/images_phase.hpp>
+#include <installer/phases/ha_phase.hpp>
 #include <installer/phases/k3s_phase.hpp>
 #include <installer/phases/apt_phase.hpp>
 #include <installer/phases/registry_phase.hpp>
@@ -84,6 +85,7 @@ Result<std::unique_ptr<phases::Phase>> make_phase(std::string_view name)
         {"apt", &phases::make_apt_phase},
         {"registry", &phases::make_registry_phase},
         {"images", &phases::make_images_phase},
+        {"ha", &phases::make_ha_phase},
         {"k3s", &phases::make_k3s_phase},
         {"import", &phases::make_import_phase},
     };

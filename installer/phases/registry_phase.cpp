@@ -11,6 +11,8 @@
 #include <chrono>
 #include <thread>
 
+#include <sys/socket.h>
+
 namespace installer::phases {
 
 namespace {
@@ -27,10 +29,25 @@ system::ServiceSpec registry_service()
             {std::string(k_registry_binary), "serve", std::string(k_registry_config)}, {}};
 }
 
+// The registries this node falls back to: --registry-peer, then (with cluster.yaml) every other
+// master's, at the port this node's listens on (DESIGN: its own first, then the masters').
+std::vector<std::string> registry_peers(const Context& ctx)
+{
+    std::vector<std::string> peers = ctx.options.registry_peers;
+    if (!ctx.inventory || !ctx.self) return peers;
+    std::string_view listen = ctx.options.registry_listen;
+    std::string port(listen.substr(listen.rfind(':') + 1));
+    for (const cluster::Node* m : ctx.inventory->masters())
+        if (m->name != ctx.self->name)
+            peers.push_back(m->address.family == AF_INET6 ? fmt::format("http://[{}]:{}", m->address.text, port)
+                                                          : fmt::format("http://{}:{}", m->address.text, port));
+    return peers;
+}
+
 // Every file the phase writes besides the tree, with its content.
 Result<std::vector<std::pair<std::string, std::string>>> config_files(const Context& ctx)
 {
-    auto endpoints = mirror_endpoints(ctx.options.registry_listen, ctx.options.registry_peers);
+    auto endpoints = mirror_endpoints(ctx.options.registry_listen, registry_peers(ctx));
     if (!endpoints) return fail(endpoints.error());
     std::vector<std::string> hosts = image_hosts(ctx.index.images);
     std::vector<std::pair<std::string, std::string>> files{

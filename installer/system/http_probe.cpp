@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <cctype>
 #include <cstring>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -81,25 +82,45 @@ Result<void> wait_for(int fd, short events, std::chrono::steady_clock::time_poin
 
 } // namespace
 
-Result<int> http_status(std::string_view url, std::chrono::milliseconds timeout)
+namespace {
+
+// A connected, non-blocking socket to the URL's address, or network naming why not.
+Result<int> connect_to(const Target& t, std::chrono::steady_clock::time_point deadline, std::string_view url)
+{
+    int fd = ::socket(t.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return common::fail_errno("socket", errno);
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&t.addr), t.len) != 0) {
+        auto done = [&]() -> Result<void> {
+            if (errno != EINPROGRESS) return fail(Errc::network, "probe {}: {}", url, std::strerror(errno));
+            TRY_VOID(wait_for(fd, POLLOUT, deadline, url));
+            int err = 0;
+            socklen_t len = sizeof(err);
+            ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+            if (err != 0) return fail(Errc::network, "probe {}: {}", url, std::strerror(err));
+            return {};
+        }();
+        if (!done) {
+            ::close(fd);
+            return fail(done.error());
+        }
+    }
+    return fd;
+}
+
+} // namespace
+
+Result<HttpHead> http_head(std::string_view url, std::chrono::milliseconds timeout)
 {
     auto t = parse(url);
     if (!t) return fail(t.error());
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    int fd = ::socket(t->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return common::fail_errno("socket", errno);
+    auto connected = connect_to(*t, deadline, url);
+    if (!connected) return fail(connected.error());
+    int fd = *connected;
     struct Closer {
         int fd;
         ~Closer() { ::close(fd); }
     } closer{fd};
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&t->addr), t->len) != 0) {
-        if (errno != EINPROGRESS) return fail(Errc::network, "probe {}: {}", url, std::strerror(errno));
-        TRY_VOID(wait_for(fd, POLLOUT, deadline, url));
-        int err = 0;
-        socklen_t len = sizeof(err);
-        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err != 0) return fail(Errc::network, "probe {}: {}", url, std::strerror(err));
-    }
     std::string request = fmt::format("GET {} HTTP/1.0\r\nHost: {}\r\nUser-Agent: platform-installer\r\n\r\n", t->path, t->host_header);
     for (std::size_t sent = 0; sent < request.size();) {
         TRY_VOID(wait_for(fd, POLLOUT, deadline, url));
@@ -108,7 +129,7 @@ Result<int> http_status(std::string_view url, std::chrono::milliseconds timeout)
         if (n > 0) sent += static_cast<std::size_t>(n);
     }
     std::string head;
-    while (head.find("\r\n") == std::string::npos && head.size() < 4096) {
+    while (head.find("\r\n\r\n") == std::string::npos && head.size() < 16384) {
         TRY_VOID(wait_for(fd, POLLIN, deadline, url));
         char buf[512];
         ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
@@ -122,7 +143,40 @@ Result<int> http_status(std::string_view url, std::chrono::milliseconds timeout)
     // "HTTP/1.1 200 OK"
     if (!head.starts_with("HTTP/") || head.find(' ') == std::string::npos)
         return fail(Errc::network, "probe {}: not an HTTP answer", url);
-    return std::atoi(head.c_str() + head.find(' ') + 1);
+    HttpHead out;
+    out.status = std::atoi(head.c_str() + head.find(' ') + 1);
+    head = head.substr(0, head.find("\r\n\r\n"));
+    for (std::size_t at = head.find("\r\n"); at != std::string::npos;) {
+        std::size_t end = head.find("\r\n", at + 2);
+        std::string line = head.substr(at + 2, end == std::string::npos ? std::string::npos : end - at - 2);
+        at = end;
+        std::size_t colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        std::string name = line.substr(0, colon);
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        std::size_t v = line.find_first_not_of(" \t", colon + 1);
+        out.headers[name] = v == std::string::npos ? "" : line.substr(v);
+    }
+    return out;
+}
+
+Result<int> http_status(std::string_view url, std::chrono::milliseconds timeout)
+{
+    auto head = http_head(url, timeout);
+    if (!head) return fail(head.error());
+    return head->status;
+}
+
+Result<void> tcp_connect(std::string_view ip, int port, std::chrono::milliseconds timeout)
+{
+    bool v6 = ip.find(':') != std::string_view::npos;
+    std::string url = v6 ? fmt::format("http://[{}]:{}/", ip, port) : fmt::format("http://{}:{}/", ip, port);
+    auto t = parse(url);
+    if (!t) return fail(t.error());
+    auto fd = connect_to(*t, std::chrono::steady_clock::now() + timeout, fmt::format("{}:{}", ip, port));
+    if (!fd) return fail(fd.error());
+    ::close(*fd);
+    return {};
 }
 
 } // namespace installer::system

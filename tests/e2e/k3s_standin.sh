@@ -131,7 +131,7 @@ expect_output "no cluster token at $TOKEN: copy it from the first master \(maste
 [ ! -e "$M2/var/log/k3s-standin/install.env" ] || die "install.sh ran without a token"
 mkdir -p "$M2/etc/platform-installer" && install -m 0600 "$M1$TOKEN" "$M2$TOKEN"
 node_install "$M2" master2 >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "joining master install failed"; }
-grep -qx 'server: "https://10.77.0.100:6443"' "$M2/etc/rancher/k3s/config.yaml" || die "the joining master does not join through the VIP"
+grep -qx 'server: "https://10.77.0.100:16443"' "$M2/etc/rancher/k3s/config.yaml" || die "the joining master does not join through the VIP"
 ! grep -q cluster-init "$M2/etc/rancher/k3s/config.yaml" || die "a joining master must not cluster-init"
 grep -qx INSTALL_K3S_EXEC=server "$M2/var/log/k3s-standin/install.env" || die "the joining master is not a server"
 cmp "$M1$TOKEN" "$M2$TOKEN" || die "the joining master's token changed"

@@ -170,10 +170,10 @@ TEST_CASE("k3s config.yaml: the first master starts the cluster - the others joi
     CHECK(k3s_exec(*inv->find("master1")) == "server");
     std::string second = k3s_config_yaml(*inv, *inv->find("master2"));
     CHECK(second.find("cluster-init") == std::string::npos);
-    CHECK(second.find("server: \"https://10.0.0.100:6443\"\n") != std::string::npos);
+    CHECK(second.find("server: \"https://10.0.0.100:16443\"\n") != std::string::npos);
     std::string gpu = k3s_config_yaml(*inv, *inv->find("gpu1"));
     CHECK(k3s_exec(*inv->find("gpu1")) == "agent");
-    CHECK(gpu.find("server: \"https://10.0.0.100:6443\"\n") != std::string::npos);
+    CHECK(gpu.find("server: \"https://10.0.0.100:16443\"\n") != std::string::npos);
     CHECK(gpu.find("tls-san") == std::string::npos);
     CHECK(gpu.find("flannel-iface: \"ens5\"\n") != std::string::npos);
     CHECK(gpu.find("node-label:\n  - \"gpu=true\"\n  - \"org=vision\"\n  - \"train=true\"\n") != std::string::npos);
