@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <installer/phases/preflight.hpp>
 
+#include <installer/phases/cluster_checks.hpp>
+
 #include <common/io/file.hpp>
 #include <common/util/progress.hpp>
 
@@ -32,6 +34,10 @@ public:
         if (!facts) return common::fail(facts.error());
         const common::bundle::RolePlan* plan = ctx.index.role(ctx.role);
         auto results = evaluate_preflight(*facts, *plan, ctx.index.platforms, missing_store_bytes(ctx), ctx.skip_checks);
+        for (CheckResult& r : cluster_checks(ctx)) {
+            r.skipped = ctx.skip_checks.contains(r.id);
+            results.push_back(std::move(r));
+        }
         nlohmann::json j = nlohmann::json::array();
         std::vector<const CheckResult*> failed;
         for (const CheckResult& r : results) {
@@ -58,7 +64,11 @@ public:
 
 const std::vector<std::string>& preflight_check_ids()
 {
-    static const std::vector<std::string> ids{"root", "os", "arch", "cpu", "memory", "disk", "store-space"};
+    static const std::vector<std::string> ids = [] {
+        std::vector<std::string> all{"root", "os", "arch", "cpu", "memory", "disk", "store-space"};
+        all.insert(all.end(), cluster_check_ids().begin(), cluster_check_ids().end());
+        return all;
+    }();
     return ids;
 }
 

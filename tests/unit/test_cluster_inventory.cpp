@@ -3,6 +3,7 @@
 
 #include <installer/cluster/inventory.hpp>
 #include <installer/cluster/k3s_config.hpp>
+#include <installer/phases/cluster_checks.hpp>
 
 using installer::cluster::Address;
 using installer::cluster::Inventory;
@@ -178,6 +179,18 @@ TEST_CASE("k3s config.yaml: the first master starts the cluster - the others joi
     CHECK(gpu.find("flannel-iface: \"ens5\"\n") != std::string::npos);
     CHECK(gpu.find("node-label:\n  - \"gpu=true\"\n  - \"org=vision\"\n  - \"train=true\"\n") != std::string::npos);
     CHECK(gpu.find("node-taint:\n  - \"nvidia.com/gpu=present:NoSchedule\"\n") != std::string::npos);
+}
+
+TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("cluster");
+
+TEST_CASE("the clock check reads an HTTP Date as the registry sends it")
+{
+    CHECK(installer::phases::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777);
+    CHECK(installer::phases::parse_http_date("Mon, 23 Nov 2026 00:00:00 GMT") == 1795392000);
+    CHECK_FALSE(installer::phases::parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT").has_value());
+    CHECK_FALSE(installer::phases::parse_http_date("").has_value());
 }
 
 TEST_SUITE_END();
