@@ -2,7 +2,9 @@
 // platform-installer: the static program at the head of every .run file. It reads the payload and trailer
 // from its own file (/proc/self/exe), so the .run stays one valid ELF with no shell header.
 #include <installer/engine/engine.hpp>
+#include <installer/engine/node_status.hpp>
 #include <installer/engine/support_bundle.hpp>
+#include <installer/node/state_purge.hpp>
 #include <installer/phases/preflight.hpp>
 #include <installer/system/host_system.hpp>
 #include <installer/system/node_lock.hpp>
@@ -26,6 +28,7 @@ namespace {
 struct Options {
     fs::path bundle = "/proc/self/exe";
     bool check = false, info = false, list = false, dry_run = false, yes = false, reset = false;
+    bool status = false, json = false, purge = false;
     fs::path extract;
     std::string role;
     std::string config, node_name; // cluster.yaml and --node
@@ -256,6 +259,8 @@ int run_install(const common::bundle::BundleFile& bf, Options o)
     if (!state) return fail_with(state.error());
     ctx.paths = state->paths;
     sys.attach(&state->changes);
+    // What --status names the installed bundle by (profile, version, files), beside the journal naming its digest.
+    if (auto kept = installer::engine::keep_bundle_index(state->paths.state, *index, ctx.bundle_id); !kept) return fail_with(kept.error());
     log.detail(fmt::format("start: role {}, bundle {} {} ({}), phases {}", o.role, index->profile, index->version,
                            ctx.bundle_id, fmt::join(*names, ",")));
     std::string interrupted;
@@ -321,8 +326,56 @@ int run_reset(const Options& o)
         if (p.level == common::bundle::PhaseLevel::host)
             if (auto ok = state->journal.record_for_done(std::string(p.name), "undone"); !ok) return fail_with(ok.error());
     for (const std::string& kept : report->kept) log.info("  kept {}", kept);
-    log.info("reset: undid {} changes; the store and the log are kept in {} (remove it to free the space)", report->undone,
-             state->paths.state.string());
+    if (o.purge) log.info("reset: undid {} changes", report->undone);
+    else
+        log.info("reset: undid {} changes; the store and the log are kept in {} (remove it to free the space, or --reset --purge)",
+                 report->undone, state->paths.state.string());
+    return 0;
+}
+
+// After a reset: removes the installer's state folder and its log, so the root is as before the first
+// install. Refused while a recorded change is not undone (the reset needs the change log and backups).
+int run_purge(const Options& o)
+{
+    auto root = installer::system::RootDir::open(o.root, resolution(o));
+    if (!root) return fail_with(root.error());
+    auto paths = installer::node::NodePaths::resolve(*root, installer::system::Create::no);
+    if (!paths) return fail_with(paths.error());
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(paths->state, ec)) && !fs::exists(fs::symlink_status(paths->log, ec))) {
+        fmt::print("nothing to purge: no installer state under {}\n", o.root.string());
+        return 0;
+    }
+    if (!o.yes && ::isatty(STDIN_FILENO) &&
+        !confirm(fmt::format("Remove the installer's state (store, journal, change log, support bundles) and log under {}?", o.root.string())))
+        return fail_with({common::Errc::failed_precondition, "cancelled by the operator"});
+    auto report = installer::node::purge_state(*root);
+    if (!report) return fail_with(report.error());
+    for (const std::string& kept : report->kept) fmt::print("  kept {}\n", kept);
+    fmt::print("purge: removed {}\n", fmt::join(report->removed, ", "));
+    return 0;
+}
+
+// Reads the node's state and prints it; writes nothing to the node (the lock only tested, no log).
+int run_status(Options o)
+{
+    auto root = installer::system::RootDir::open(o.root, resolution(o));
+    if (!root) return fail_with(root.error());
+    // The bundle this program carries, if any, names the installed one when the node keeps no copy of
+    // its index. A bare installer, or a damaged bundle, carries none: the status still shows.
+    std::error_code ec;
+    if (o.bundle == "/proc/self/exe") o.bundle = fs::read_symlink(o.bundle, ec);
+    std::optional<common::bundle::BundleIndex> carried;
+    installer::engine::CarriedBundle bundle;
+    if (auto bf = common::bundle::BundleFile::open(o.bundle))
+        if (auto index = bf->read_index()) {
+            carried = std::move(*index);
+            bundle = {bf->trailer().bundle_json_sha256.str(), &*carried};
+        }
+    auto status = installer::engine::read_node_status(*root, bundle);
+    if (!status) return fail_with(status.error());
+    if (o.json) fmt::print("{}\n", installer::engine::to_json(*status).dump(2));
+    else fmt::print("{}", installer::engine::render_text(*status));
     return 0;
 }
 
@@ -336,7 +389,8 @@ int main(int argc, char** argv)
                  "  ./platform-installer.run --extract DIR       verify, then unpack the payload into DIR\n"
                  "  ./platform-installer.run --role master       install (first master first), as root\n"
                  "  ./platform-installer.run --config cluster.yaml  the same, this node's role and peers from the inventory\n"
-                 "  ./platform-installer.run --reset             undo what installs changed on this node"};
+                 "  ./platform-installer.run --status [--json]   what is installed on this node; changes nothing\n"
+                 "  ./platform-installer.run --reset [--purge]   undo what installs changed on this node [and remove the installer's state]"};
     Options o;
     app.add_flag("--check", o.check, "verify installer, payload and trailer digests and every blob; change nothing");
     app.add_flag("--info", o.info, "print the bundle's profile, roles, platforms and digests");
@@ -359,6 +413,11 @@ int main(int argc, char** argv)
                    "seconds the apt phase waits for another apt or dpkg (unattended-upgrades) to release the dpkg lock")
         ->type_name("SECONDS")->capture_default_str()->check(CLI::Range(0, 86400));
     app.add_flag("--reset", o.reset, "undo every change the installer made on this node (files, folders, services), last first");
+    app.add_flag("--purge", o.purge,
+                 "with --reset: then remove the installer's state (store, journal, change log, support bundles) and its log");
+    app.add_flag("--status", o.status,
+                 "print the installed bundle, each phase's status and times, services and store size; change nothing");
+    app.add_flag("--json", o.json, "with --status: print it as one JSON object (docs/formats.md)");
     app.add_option("--root", o.root, "install into this target root instead of /")->type_name("DIR")->capture_default_str();
     app.add_flag("--dry-run", o.dry_run, "print the plan (what is done, what is to do) and change nothing");
     app.add_flag("--yes,-y", o.yes, "do not ask for confirmation");
@@ -368,10 +427,11 @@ int main(int argc, char** argv)
     app.add_option("--skip-check", o.skip_checks, "skip one preflight check by id (repeatable): root, os, arch, cpu, memory, disk, store-space")
         ->delimiter(',')
         ->type_name("ID");
-    app.footer("State: /var/lib/platform-installer (store, journal.jsonl, changes.jsonl and backups/ for --reset, preflight.json); log: "
+    app.footer("State: /var/lib/platform-installer (store, journal.jsonl, changes.jsonl and backups/ for --reset, preflight.json, "
+               "bundle.json for --status); log: "
                "/var/log/platform-installer.log (both under --root).\n"
                "Re-running is safe: finished phases are checked and skipped; an interrupted run resumes.\n"
-               "Exit status: 0 done, 1 failed (nothing half-installed is left unrecorded), 2 usage error.");
+               "Exit status: 0 done (--status: also when nothing is installed), 1 failed (nothing half-installed is left unrecorded), 2 usage error.");
     app.add_option("--signer", o.signer, "refuse this bundle unless it is signed by KEY: sha256:<fingerprint> or a PEM key file")
         ->type_name("KEY");
     app.add_option("--bundle", o.bundle, "read this .run file instead of the running program")->group("");
@@ -387,7 +447,15 @@ int main(int argc, char** argv)
         // Reset works from the change log alone: a damaged bundle must not keep a node from being reset.
         if (o.reset && (!o.role.empty() || !o.config.empty()))
             return fail_with({common::Errc::invalid_argument, "give --reset or --role/--config, not both"});
-        if (o.reset) return run_reset(o);
+        if (o.purge && !o.reset) return fail_with({common::Errc::invalid_argument, "--purge goes with --reset"});
+        if (o.json && !o.status) return fail_with({common::Errc::invalid_argument, "--json goes with --status"});
+        if (o.status && (o.reset || !o.role.empty() || !o.config.empty()))
+            return fail_with({common::Errc::invalid_argument, "give --status alone (with --root, --json), not with --reset, --role or --config"});
+        if (o.status) return run_status(o);
+        if (o.reset) {
+            int rc = run_reset(o);
+            return rc != 0 || !o.purge ? rc : run_purge(o);
+        }
         std::error_code ec;
         // Name the real file in messages, not /proc/self/exe.
         if (o.bundle == "/proc/self/exe") o.bundle = fs::read_symlink(o.bundle, ec);
