@@ -168,6 +168,11 @@ Result<bool> Resolver::mark(const Package* p, std::string_view parent, std::size
         for (const common::deb::Alternatives& group : **groups) {
             if (group_satisfied(group)) continue;
             std::vector<const Package*> options = solutions(group);
+            // apt-get marks every package it was asked for before it follows any dependency, so a group one
+            // of them satisfies is satisfied (debootstrap's usr-is-merged for init-system-helpers'
+            // "usrmerge | usr-is-merged"): those come first here.
+            std::stable_partition(options.begin(), options.end(),
+                                  [&](const Package* o) { return m_requested.contains(std::string(o->name)); });
             if (critical && options.size() == 1 && m_protected.contains(p->name)) m_protected.insert(options[0]->name);
             bool done = false;
             for (const Package* option : options) {
@@ -242,6 +247,8 @@ Result<void> Resolver::install(const std::vector<std::string>& names)
         roots.push_back(*c);
         m_protected.insert((*c)->name);
     }
+    m_requested.clear();
+    for (const Package* root : roots) m_requested.insert(std::string(root->name));
     std::vector<std::string> root_names;
     for (const Package* root : roots) {
         m_last_failure.clear();
@@ -323,6 +330,10 @@ Result<std::vector<const Package*>> base_set(const PackageIndex& index, bool pri
             });
             if (required) roots.emplace_back(name);
         }
+        // debootstrap makes merged-/usr roots with usr-is-merged in place of usrmerge (which Debian 12 has
+        // init-system-helpers depend on first, and which would pull in perl): a bookworm minbase root has
+        // usr-is-merged and no perl. With it among the roots, that dependency is met as in the real root.
+        if (!index.versions("usr-is-merged").empty()) roots.emplace_back("usr-is-merged");
     }
     Resolver r(index, Recommends::skip);
     if (auto ok = r.install(roots); !ok) return fail(ok.error().wrap("base set"));

@@ -62,6 +62,7 @@ private:
     const PackageIndex& m_index;
     Recommends m_recommends;
     std::map<std::string_view, const Package*> m_installed;
+    std::set<std::string> m_requested; // the names install() was given, preferred where they satisfy a group
     std::map<std::string_view, const Package*> m_marked;
     std::set<std::string_view> m_protected;
     std::set<std::string_view> m_uninstallable; // apt drops the candidate for the rest of the run

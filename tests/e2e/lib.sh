@@ -98,8 +98,8 @@ tree_state() {
         ! -path './var/lib/platform-installer/services/*.log' \
         ! -path './var/lib/platform-installer/install.lock' ! -path './var/lib/platform-installer/journal.jsonl' \
         ! -path './var/lib/platform-installer/changes.jsonl' ! -path './var/lib/platform-installer/backups/*' \
-        ! -path './var/lib/platform-installer/preflight.json' \
-        \( -type l -printf '%p -> %l\n' -o -printf '%p %m ' -exec sha256sum {} \; \) | awk '{print $1, $2, $3}' | sort)
+        ! -path './var/lib/platform-installer/preflight.json' ! -path './var/lib/platform-installer/support/*' \
+        \( -type l -printf '%p -> %l\n' -o -printf '%p %m %U:%G ' -exec sha256sum {} \; \) | awk '{print $1, $2, $3, $4}' | sort)
 }
 
 # debian_lists_mirror DIR [LISTS]: debian_mirror_from_lists (scripts/lib/debian-mirror.sh), skipping the
