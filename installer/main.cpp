@@ -424,7 +424,7 @@ int main(int argc, char** argv)
     app.add_option("--only", o.only, "run only these phases (repeatable or comma-separated)")->delimiter(',')->type_name("PHASE");
     app.add_option("--skip", o.skip, "skip these phases")->delimiter(',')->type_name("PHASE");
     app.add_option("--from", o.from, "start at this phase")->type_name("PHASE");
-    app.add_option("--skip-check", o.skip_checks, "skip one preflight check by id (repeatable): root, os, arch, cpu, memory, disk, store-space")
+    app.add_option("--skip-check", o.skip_checks, "skip one preflight check by id (repeatable): root, os, arch, cpu, memory, disk, store-space; with --config: gpu-driver, runtimes, swap, hostname, address, registration, join-order, clock")
         ->delimiter(',')
         ->type_name("ID");
     app.footer("State: /var/lib/platform-installer (store, journal.jsonl, changes.jsonl and backups/ for --reset, preflight.json, "
