@@ -173,11 +173,9 @@ Result<std::string> node_hostname(const Options& o)
 
 // --config: reads cluster.yaml, finds this node in it, and checks --role against it (or takes the role
 // from it). Nothing on the node has changed yet.
-Result<const installer::cluster::Node*> cluster_node(const installer::cluster::Inventory& inv, Options& o)
+Result<const installer::cluster::Node*> cluster_node(const installer::cluster::Inventory& inv, const std::string& hostname, Options& o)
 {
-    auto hostname = node_hostname(o);
-    if (!hostname) return common::fail(hostname.error());
-    auto self = inv.identify(o.node_name, *hostname, installer::cluster::held_addresses());
+    auto self = inv.identify(o.node_name, hostname, installer::cluster::held_addresses());
     if (!self) return common::fail(self.error());
     std::string role(installer::cluster::to_string((*self)->role));
     if (!o.role.empty() && o.role != role)
@@ -192,11 +190,15 @@ int run_install(const common::bundle::BundleFile& bf, Options o)
     // 0. The cluster this node joins (--config), and which node it is: a wrong file stops here.
     std::optional<installer::cluster::Inventory> inventory;
     const installer::cluster::Node* self = nullptr;
+    std::string hostname;
     if (!o.config.empty()) {
         auto inv = installer::cluster::Inventory::load(o.config);
         if (!inv) return fail_with(inv.error());
         inventory = std::move(*inv);
-        auto node = cluster_node(*inventory, o);
+        auto name = node_hostname(o);
+        if (!name) return fail_with(name.error());
+        hostname = std::move(*name);
+        auto node = cluster_node(*inventory, hostname, o);
         if (!node) return fail_with(node.error());
         self = *node;
         fmt::print("cluster {}: this node is {} ({}, {}{}{}), registering through {}\n", inventory->name, self->name,
@@ -240,7 +242,7 @@ int run_install(const common::bundle::BundleFile& bf, Options o)
     installer::system::HostSystem sys(*root, nullptr, {paths->state});
     installer::engine::Logger log;
     installer::phases::Context ctx{bf, *index, bf.trailer().bundle_json_sha256.str(), o.role, *paths, log, sys,
-                                   {o.skip_checks.begin(), o.skip_checks.end()}, o.node, inventory ? &*inventory : nullptr, self};
+                                   {o.skip_checks.begin(), o.skip_checks.end()}, o.node, inventory ? &*inventory : nullptr, self, hostname};
 
     // 3. The plan, read-only: shown for --dry-run and before asking; otherwise made once, under the lock.
     if (o.dry_run || (!o.yes && ::isatty(STDIN_FILENO))) {

@@ -146,7 +146,6 @@ Result<Component> load_component(const fs::path& dir, const std::string& name)
         req.name = name_node.IsScalar() ? name_node.as<std::string>() : "";
         if (!valid_name(req.name) || req.name.find('_') != std::string::npos)
             return fail(y->error(name_node, where, fmt::format("'{}' is not a Debian package name", req.name)));
-        c.debs.push_back(req.name);
         c.deb_requests.push_back(std::move(req));
     }
     auto images = y->list(r, "images", "");
@@ -222,7 +221,8 @@ std::vector<bundle::DebRequest> Manifests::deb_requests() const
 std::vector<std::string> Manifests::requested_debs() const
 {
     std::vector<std::string> out;
-    for (const Component& c : components) out.insert(out.end(), c.debs.begin(), c.debs.end());
+    for (const Component& c : components)
+        for (const bundle::DebRequest& r : c.deb_requests) out.push_back(r.name);
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;

@@ -46,10 +46,10 @@ struct Component {
     std::string name;
     std::string description;
     std::vector<FileSpec> files;
-    std::vector<std::string> debs; // package names; their closure per target is pinned in debs.lock
     std::string path;
     std::vector<ImageSpec> images;
-    std::vector<bundle::DebRequest> deb_requests; // debs, with the nodes each is for
+    std::vector<bundle::DebRequest> deb_requests; // debs: package names (their closure per target is pinned in
+                                                  // debs.lock), with the nodes each is for
 };
 
 struct Profile {

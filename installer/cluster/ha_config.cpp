@@ -48,10 +48,8 @@ std::string haproxy_cfg(const Inventory& inv, const Node& self)
                                                     : fmt::format(":{}", Inventory::k_balancer_port);
     out += fmt::format("frontend k3s-api\n    bind {}\n    default_backend k3s-api\n\n", bind);
     out += "backend k3s-api\n    balance roundrobin\n    option tcp-check\n    default-server inter 2s fall 2 rise 2\n";
-    for (const Node* m : inv.masters()) {
-        std::string host = m->address.family == AF_INET6 ? "[" + m->address.text + "]" : m->address.text;
-        out += fmt::format("    server {} {}:{} check\n", m->name, host, Inventory::k_api_port);
-    }
+    for (const Node* m : inv.masters())
+        out += fmt::format("    server {} {}:{} check\n", m->name, m->address.url_host(), Inventory::k_api_port);
     return out;
 }
 

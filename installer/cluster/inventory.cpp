@@ -61,6 +61,8 @@ bool Address::same_host(const Address& other) const
     return family == other.family && std::memcmp(bytes, other.bytes, family == AF_INET ? 4 : 16) == 0;
 }
 
+std::string Address::url_host() const { return family == AF_INET6 ? "[" + text + "]" : text; }
+
 std::string_view to_string(Role role) { return role == Role::master ? "master" : "worker"; }
 
 namespace {
@@ -314,20 +316,40 @@ Result<const Node*> Inventory::identify(std::string_view node_flag, std::string_
                 path, hostname, addrs.empty() ? "none" : addrs);
 }
 
-std::vector<Address> held_addresses()
+namespace {
+
+// Calls fn(address, device) for every IP address this network namespace's interfaces hold.
+template <class Fn>
+void for_each_held(Fn fn)
 {
-    std::vector<Address> out;
     ifaddrs* list = nullptr;
-    if (::getifaddrs(&list) != 0) return out;
+    if (::getifaddrs(&list) != 0) return;
     for (ifaddrs* i = list; i; i = i->ifa_next) {
         if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6)) continue;
         char text[INET6_ADDRSTRLEN] = {};
         const void* raw = i->ifa_addr->sa_family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr)
                                                             : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr);
         if (!::inet_ntop(i->ifa_addr->sa_family, raw, text, sizeof(text))) continue;
-        if (auto a = Address::parse(text)) out.push_back(std::move(*a));
+        if (auto a = Address::parse(text)) fn(*a, i->ifa_name);
     }
     ::freeifaddrs(list);
+}
+
+} // namespace
+
+std::vector<Address> held_addresses()
+{
+    std::vector<Address> out;
+    for_each_held([&](const Address& a, const char*) { out.push_back(a); });
+    return out;
+}
+
+std::string device_holding(const Address& a)
+{
+    std::string out;
+    for_each_held([&](const Address& held, const char* device) {
+        if (out.empty() && held.same_host(a)) out = device;
+    });
     return out;
 }
 

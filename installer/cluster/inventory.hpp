@@ -44,6 +44,8 @@ struct Address {
     // Whether `other` lies in this address's subnet (same family, same first `prefix` bits).
     bool subnet_holds(const Address& other) const;
     bool same_host(const Address& other) const;
+    // As a URL's host: "10.0.0.11", or "[fd00::5]" for IPv6.
+    std::string url_host() const;
 };
 
 enum class Role { master, worker };
@@ -96,5 +98,7 @@ struct Inventory {
 // The IP addresses this machine's interfaces hold now (getifaddrs: the network namespace the installer
 // runs in), loopback included.
 std::vector<Address> held_addresses();
+// The device holding `a` there (eth0), or empty when none does.
+std::string device_holding(const Address& a);
 
 } // namespace installer::cluster

@@ -26,8 +26,6 @@ std::string quoted(std::string_view s)
     return out + "\"";
 }
 
-std::string url_host(const Address& a) { return a.family == AF_INET6 ? "[" + a.text + "]" : a.text; }
-
 } // namespace
 
 std::string k3s_config_yaml(const Inventory& inv, const Node& self)
@@ -35,7 +33,7 @@ std::string k3s_config_yaml(const Inventory& inv, const Node& self)
     std::string out = fmt::format("# Written by platform-installer from {} (cluster {}, node {}).\n", inv.path, inv.name, self.name);
     bool first = self.name == inv.first_master().name;
     if (first) out += "cluster-init: true\n";
-    else out += fmt::format("server: {}\n", quoted(fmt::format("https://{}:{}", url_host(inv.registration), inv.api_port())));
+    else out += fmt::format("server: {}\n", quoted(fmt::format("https://{}:{}", inv.registration.url_host(), inv.api_port())));
     out += fmt::format("token-file: {}\n", quoted(inv.token_file));
     out += fmt::format("node-name: {}\n", quoted(self.name));
     out += fmt::format("node-ip: {}\n", quoted(self.address.text));

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <installer/phases/cluster_checks.hpp>
 
+#include <installer/phases/registry_layout.hpp>
 #include <installer/system/http_probe.hpp>
 
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -32,18 +32,6 @@ std::string first_line(std::string text)
     text = text.substr(0, text.find('\n'));
     while (!text.empty() && (text.back() == ' ' || text.back() == '\r')) text.pop_back();
     return text;
-}
-
-std::string host_of(const cluster::Address& a) { return a.family == AF_INET6 ? "[" + a.text + "]" : a.text; }
-
-std::string hostname(Context& ctx)
-{
-    if (ctx.paths.root == "/") {
-        char name[256] = {};
-        ::gethostname(name, sizeof(name) - 1);
-        return name;
-    }
-    return first_line(ctx.sys.read_file("/etc/hostname", 4096).value_or(""));
 }
 
 bool runs_k3s(const Context& ctx)
@@ -102,7 +90,7 @@ std::vector<CheckResult> cluster_checks(Context& ctx)
                             "the kubelet refuses to start with swap on: swapoff -a, and remove the swap line from /etc/fstab (seed 001)"));
     }
 
-    std::string name = hostname(ctx);
+    const std::string& name = ctx.hostname;
     const cluster::Node* other = nullptr;
     for (const cluster::Node& n : inv.nodes)
         if (n.name == name && n.name != self.name) other = &n;
@@ -121,8 +109,8 @@ std::vector<CheckResult> cluster_checks(Context& ctx)
     if (self.name == inv.first_master().name) return out;
     auto reg = system::tcp_connect(inv.registration.text, inv.api_port(), 3s);
     out.push_back(check("registration", reg.has_value(),
-                        reg ? fmt::format("{}:{} answers", host_of(inv.registration), inv.api_port()) : reg.error().message,
-                        fmt::format("the registration address {}:{} answers", host_of(inv.registration), inv.api_port()),
+                        reg ? fmt::format("{}:{} answers", inv.registration.url_host(), inv.api_port()) : reg.error().message,
+                        fmt::format("the registration address {}:{} answers", inv.registration.url_host(), inv.api_port()),
                         fmt::format("install the first master ({}, {}) first{}; check this node reaches it (ip route, firewall)",
                                     inv.first_master().name, inv.first_master().address.text,
                                     inv.builtin_balancer() ? ", and that one master holds the VIP (ip addr; its platform-keepalived log)" : "")));
@@ -143,8 +131,7 @@ std::vector<CheckResult> cluster_checks(Context& ctx)
         }
     }
     if (ctx.index.images.empty()) return out; // no registry on the first master to take the time from
-    std::string_view listen = ctx.options.registry_listen;
-    std::string url = fmt::format("http://{}:{}/v2/", host_of(inv.first_master().address), listen.substr(listen.rfind(':') + 1));
+    std::string url = peer_registry_url(inv.first_master().address.url_host(), ctx.options.registry_listen) + "/v2/";
     auto head = system::http_head(url, 3s);
     std::optional<std::int64_t> theirs;
     if (head)

@@ -7,10 +7,6 @@
 
 #include <common/util/failpoint.hpp>
 
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <thread>
 
 namespace installer::phases {
@@ -34,26 +30,10 @@ bool wanted(const Context& ctx)
     return ctx.inventory && ctx.self && ctx.self->role == cluster::Role::master && ctx.inventory->builtin_balancer();
 }
 
-// The device holding `a` in this network namespace, or empty.
-std::string device_holding(const cluster::Address& a)
-{
-    ifaddrs* list = nullptr;
-    if (::getifaddrs(&list) != 0) return {};
-    std::string out;
-    for (ifaddrs* i = list; i && out.empty(); i = i->ifa_next) {
-        if (!i->ifa_addr || i->ifa_addr->sa_family != a.family) continue;
-        const void* bytes = a.family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr)
-                                                : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr);
-        if (std::memcmp(bytes, a.bytes, a.family == AF_INET ? 4 : 16) == 0) out = i->ifa_name;
-    }
-    ::freeifaddrs(list);
-    return out;
-}
-
 Result<std::string> interface_of(const Context& ctx)
 {
     if (!ctx.self->interface.empty()) return ctx.self->interface;
-    std::string dev = device_holding(ctx.self->address);
+    std::string dev = cluster::device_holding(ctx.self->address);
     if (dev.empty())
         return fail(Errc::failed_precondition,
                     "node {} does not hold its address {} on any interface here, so keepalived cannot know where to add the VIP: "

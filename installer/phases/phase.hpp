@@ -39,6 +39,7 @@ struct Context {
     NodeOptions options{};
     const cluster::Inventory* inventory = nullptr; // --config: the cluster this node belongs to
     const cluster::Node* self = nullptr;           // this node in it
+    std::string hostname;                          // the node's hostname, which identified it (with --config)
 };
 
 // True when the node file at `path` is a regular file holding exactly `content` (phases compare before

@@ -62,10 +62,16 @@ public:
 
 } // namespace
 
+const std::vector<std::string>& node_check_ids()
+{
+    static const std::vector<std::string> ids{"root", "os", "arch", "cpu", "memory", "disk", "store-space"};
+    return ids;
+}
+
 const std::vector<std::string>& preflight_check_ids()
 {
     static const std::vector<std::string> ids = [] {
-        std::vector<std::string> all{"root", "os", "arch", "cpu", "memory", "disk", "store-space"};
+        std::vector<std::string> all = node_check_ids();
         all.insert(all.end(), cluster_check_ids().begin(), cluster_check_ids().end());
         return all;
     }();

@@ -19,7 +19,9 @@ struct CheckResult {
     std::string fix; // what the operator should do when it fails
 };
 
-// Check ids, each skippable alone with --skip-check ID.
+// Check ids, each skippable alone with --skip-check ID: the node's own (evaluate_preflight), then the
+// ones that need cluster.yaml (cluster_checks.hpp).
+const std::vector<std::string>& node_check_ids();
 const std::vector<std::string>& preflight_check_ids();
 
 // Pure evaluation: the node's facts against the role's minima and the bundle's platforms.

@@ -83,6 +83,11 @@ http:
                        "/var/lib/platform-installer/store", k_registry_root, listen);
 }
 
+std::string peer_registry_url(std::string_view url_host, std::string_view listen)
+{
+    return fmt::format("http://{}:{}", url_host, listen.substr(listen.rfind(':') + 1));
+}
+
 Result<std::vector<std::string>> mirror_endpoints(std::string_view listen, const std::vector<std::string>& peers)
 {
     std::size_t colon = listen.rfind(':');

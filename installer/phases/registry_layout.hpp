@@ -38,6 +38,8 @@ std::string registry_config(std::string_view listen);
 
 // This node's registry as the others reach it locally ("http://127.0.0.1:5000" for ":5000"), then the peers.
 Result<std::vector<std::string>> mirror_endpoints(std::string_view listen, const std::vector<std::string>& peers);
+// Another node's registry, at the port this node's listens on ([IP]:PORT): "http://<url_host>:PORT".
+std::string peer_registry_url(std::string_view url_host, std::string_view listen);
 
 // k3s's registries.yaml: "*" and every registry host the images come from, each served by `endpoints`.
 std::string k3s_registries(const std::vector<std::string>& hosts, const std::vector<std::string>& endpoints);

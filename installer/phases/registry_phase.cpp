@@ -11,8 +11,6 @@
 #include <chrono>
 #include <thread>
 
-#include <sys/socket.h>
-
 namespace installer::phases {
 
 namespace {
@@ -35,12 +33,8 @@ std::vector<std::string> registry_peers(const Context& ctx)
 {
     std::vector<std::string> peers = ctx.options.registry_peers;
     if (!ctx.inventory || !ctx.self) return peers;
-    std::string_view listen = ctx.options.registry_listen;
-    std::string port(listen.substr(listen.rfind(':') + 1));
     for (const cluster::Node* m : ctx.inventory->masters())
-        if (m->name != ctx.self->name)
-            peers.push_back(m->address.family == AF_INET6 ? fmt::format("http://[{}]:{}", m->address.text, port)
-                                                          : fmt::format("http://{}:{}", m->address.text, port));
+        if (m->name != ctx.self->name) peers.push_back(peer_registry_url(m->address.url_host(), ctx.options.registry_listen));
     return peers;
 }
 

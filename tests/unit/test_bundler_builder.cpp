@@ -31,7 +31,7 @@ common::manifest::Manifests manifests_with(std::vector<common::manifest::FileSpe
     m.profile.platforms = {{"debian", "12", "amd64"}};
     m.profile.roles["master"].phases = {"preflight", "store", "binaries"};
     m.profile.roles["worker"].phases = {"preflight", "store", "binaries"};
-    m.components.push_back({"c", "", std::move(files), {}, "c.yaml"});
+    m.components.push_back({"c", "", std::move(files), "c.yaml"});
     return m;
 }
 

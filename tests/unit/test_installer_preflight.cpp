@@ -47,7 +47,7 @@ TEST_CASE("preflight passes a node at the seed's minima (2 CPU - 4 GB - 10 GB)")
 {
     auto rs = evaluate_preflight(good_node(), common::bundle::RolePlan{}, k_platforms, 1ull << 30, {});
     CHECK(failed(rs).empty());
-    CHECK(rs.size() == installer::phases::preflight_check_ids().size());
+    CHECK(rs.size() == installer::phases::node_check_ids().size());
 }
 
 TEST_CASE("preflight fails each check below its threshold - with what to do")
