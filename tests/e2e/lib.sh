@@ -99,6 +99,7 @@ tree_state() {
         ! -path './var/lib/platform-installer/install.lock' ! -path './var/lib/platform-installer/journal.jsonl' \
         ! -path './var/lib/platform-installer/changes.jsonl' ! -path './var/lib/platform-installer/backups/*' \
         ! -path './var/lib/platform-installer/preflight.json' ! -path './var/lib/platform-installer/support/*' \
+        ! -path './var/lib/platform-installer/bundle.json' \
         \( -type l -printf '%p -> %l\n' -o -printf '%p %m %U:%G ' -exec sha256sum {} \; \) | awk '{print $1, $2, $3, $4}' | sort)
 }
 
