@@ -54,13 +54,7 @@ roles:
   master: {phases: [preflight, store, binaries, k3s], minima: {cpus: 1, memory_gb: 1, disk_gb: 1}}
   worker: {phases: [preflight, store, binaries, k3s], minima: {cpus: 1, memory_gb: 1, disk_gb: 1}}
 YAML
-cat >"$W/manifests/components/k3s.yaml" <<'YAML'
-name: k3s
-binaries:
-  - {name: k3s, url: "http://k3s.invalid/k3s", install: /usr/local/bin/k3s}
-files:
-  - {name: k3s-install.sh, url: "http://k3s.invalid/k3s-install.sh", install: /usr/local/lib/platform-installer/k3s-install.sh, mode: "0755"}
-YAML
+k3s_component "$W" http://k3s.invalid
 "$BUNDLER" lock --profile k3s --workdir "$W" --cache "$SCRATCH/cache" --mirror "k3s.invalid=http://127.0.0.1:$HTTP_PORT" >/dev/null
 RUN="$SCRATCH/k3s.run"
 "$BUNDLER" build --profile k3s --workdir "$W" --cache "$SCRATCH/cache" --mirror "k3s.invalid=http://127.0.0.1:$HTTP_PORT" \

@@ -103,6 +103,18 @@ tree_state() {
         \( -type l -printf '%p -> %l\n' -o -printf '%p %m %U:%G ' -exec sha256sum {} \; \) | awk '{print $1, $2, $3, $4}' | sort)
 }
 
+# k3s_component W BASE: a component k3s in workdir W whose binary k3s and upstream install script
+# (k3s-install.sh, the name the k3s phase runs) are fetched from BASE/k3s and BASE/k3s-install.sh.
+k3s_component() {
+    cat >"$1/manifests/components/k3s.yaml" <<YAML
+name: k3s
+binaries:
+  - {name: k3s, url: "$2/k3s", install: /usr/local/bin/k3s}
+files:
+  - {name: k3s-install.sh, url: "$2/k3s-install.sh", install: /usr/local/lib/platform-installer/k3s-install.sh, mode: "0755"}
+YAML
+}
+
 # debian_lists_mirror DIR [LISTS]: debian_mirror_from_lists (scripts/lib/debian-mirror.sh), skipping the
 # test on a machine without amd64 lists.
 source "$SRC/scripts/lib/debian-mirror.sh"
