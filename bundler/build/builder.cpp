@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <bundler/build/builder.hpp>
 
+#include <bundler/build/addon_images.hpp>
+
 #include <bundler/registry/image_fetcher.hpp>
 #include <common/deb/packages_index.hpp>
 #include <common/manifest/target.hpp>
@@ -143,6 +145,25 @@ Result<bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manif
         }
     }
     if (!requested.empty()) idx.deb_requests = manifests.deb_requests();
+    for (const common::manifest::Component& c : manifests.components) {
+        for (const common::manifest::AddonSpec& a : c.addons) {
+            store::BlobRef blob;
+            if (a.remote) {
+                const common::manifest::BinaryPin* pin = lock.find(a.remote->url);
+                if (!pin)
+                    return fail(Errc::failed_precondition, "{}: addon {}: {} is not pinned in binaries.lock; run `bundler lock --profile {}`",
+                                a.where, a.name, a.remote->url, p.name);
+                if (a.remote->published_sha256 && *a.remote->published_sha256 != pin->blob.digest)
+                    return fail(Errc::digest_mismatch, "{}: addon {}: binaries.lock pins {} for {} but the manifest's published sha256 is {}",
+                                a.where, a.name, pin->blob.digest.str(), a.remote->url, a.remote->published_sha256->str());
+                blob = pin->blob;
+            } else {
+                blob = {digest::sha256_of(std::as_bytes(std::span(a.local_content.data(), a.local_content.size()))), a.local_content.size()};
+            }
+            idx.addons.push_back({a.name, c.name, a.kind, a.source(), a.target_namespace, a.values, blob});
+            blobs.emplace(blob.digest, blob);
+        }
+    }
     auto planned = plan_images(manifests, images);
     if (!planned) return fail(planned.error());
     for (const common::oci::LockedImage& image : *planned)
@@ -247,6 +268,20 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
             TRY_VOID(fetch_pinned(fetcher, *cache, d.url(), o.mirrors, d.blob));
         }
     }
+    // Addons: files of the manifests folder into the cache, URLs fetched by their pins; then every image
+    // an addon names must be one the bundle carries (a node has no other registry to pull from).
+    for (const common::manifest::Component& c : manifests->components)
+        for (const common::manifest::AddonSpec& a : c.addons) {
+            if (a.remote) {
+                const common::manifest::BinaryPin* pin = lock->find(a.remote->url);
+                if (!fetched.insert(pin->blob.digest).second) continue;
+                TRY_VOID(fetch_pinned(fetcher, *cache, a.remote->url, o.mirrors, pin->blob));
+            } else {
+                auto blob = cache_bytes(*cache, a.local_content);
+                if (!blob) return fail(blob.error().wrap(fmt::format("addon {} ({})", a.name, a.local_path)));
+            }
+        }
+    TRY_VOID(check_addon_images(*manifests, *index, *cache));
     // Each target's apt indexes, made from its .debs as apt-ftparchive writes them; blobs like any other.
     TRY_VOID(add_apt_indexes(*index, *cache));
 

@@ -48,7 +48,8 @@ Result<bool> lock_binaries(const LockOptions& o, const manifest::Manifests& m, m
 {
     bool changed = false;
     for (const manifest::Component& c : m.components) {
-        for (const manifest::FileSpec& f : c.files) {
+        for (const manifest::FileSpec* file : c.pinned_files()) {
+            const manifest::FileSpec& f = *file;
             const std::optional<common::digest::Digest>& published = f.published_sha256;
             manifest::BinaryPin* pin = lock.find(f.url);
             bool agrees = pin && (!published || pin->blob.digest == *published);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <bundler/registry/auth.hpp>
 
+#include <common/util/base64.hpp>
+
 #include <common/io/file.hpp>
 
 #include <nlohmann/json.hpp>
@@ -136,7 +138,7 @@ Result<void> parse_docker_config(std::string_view text, const std::string& origi
         if (!entry.is_object()) return fail(Errc::invalid_argument, "read {}: auths.{} is not an object", origin, key);
         Credentials c{"", "", origin};
         if (entry.contains("auth") && entry.at("auth").is_string() && !entry.at("auth").get<std::string>().empty()) {
-            auto decoded = base64_decode(entry.at("auth").get<std::string>());
+            auto decoded = common::base64_decode(entry.at("auth").get<std::string>());
             std::size_t colon = decoded ? decoded->find(':') : std::string::npos;
             if (colon == std::string::npos)
                 return fail(Errc::invalid_argument, "read {}: auths.{}.auth is not base64 of 'user:password'", origin, key);
@@ -189,55 +191,6 @@ Result<void> add_registry_auth(std::string_view spec, CredentialStore& store)
     return {};
 }
 
-std::string basic_authorization(const Credentials& c) { return "Basic " + base64_encode(c.username + ":" + c.password); }
-
-std::string base64_encode(std::string_view data)
-{
-    static constexpr char k_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    std::size_t i = 0;
-    for (; i + 2 < data.size(); i += 3) {
-        unsigned v = (static_cast<unsigned char>(data[i]) << 16) | (static_cast<unsigned char>(data[i + 1]) << 8) |
-                     static_cast<unsigned char>(data[i + 2]);
-        for (int s = 18; s >= 0; s -= 6) out += k_alphabet[(v >> s) & 63];
-    }
-    if (i < data.size()) {
-        unsigned v = static_cast<unsigned char>(data[i]) << 16;
-        if (i + 1 < data.size()) v |= static_cast<unsigned char>(data[i + 1]) << 8;
-        out += k_alphabet[(v >> 18) & 63];
-        out += k_alphabet[(v >> 12) & 63];
-        out += i + 1 < data.size() ? k_alphabet[(v >> 6) & 63] : '=';
-        out += '=';
-    }
-    return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view text)
-{
-    auto value = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z') return c - 'A';
-        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-        if (c >= '0' && c <= '9') return c - '0' + 52;
-        if (c == '+' || c == '-') return 62;
-        if (c == '/' || c == '_') return 63;
-        return -1;
-    };
-    while (!text.empty() && (text.back() == '=' || text.back() == '\n')) text.remove_suffix(1);
-    std::string out;
-    unsigned acc = 0;
-    int bits = 0;
-    for (char c : text) {
-        int v = value(c);
-        if (v < 0) return std::nullopt;
-        acc = (acc << 6) | static_cast<unsigned>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((acc >> bits) & 0xFF);
-        }
-    }
-    if (bits >= 6) return std::nullopt; // a dangling sextet: not valid base64
-    return out;
-}
+std::string basic_authorization(const Credentials& c) { return "Basic " + common::base64_encode(c.username + ":" + c.password); }
 
 } // namespace bundler::registry

@@ -63,7 +63,5 @@ Result<void> add_registry_auth(std::string_view spec, CredentialStore& store);
 
 // "Basic <base64(user:password)>".
 std::string basic_authorization(const Credentials& c);
-std::string base64_encode(std::string_view data);
-std::optional<std::string> base64_decode(std::string_view text);
 
 } // namespace bundler::registry

@@ -16,6 +16,15 @@ namespace common::bundle {
 
 using nlohmann::json;
 
+std::string_view to_string(AddonKind kind) { return kind == AddonKind::chart ? "chart" : "manifest"; }
+
+bool valid_addon_name(std::string_view name)
+{
+    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+    return !name.empty() && name.size() <= 54 && alnum(name.front()) && alnum(name.back()) &&
+           std::all_of(name.begin(), name.end(), [&](char c) { return alnum(c) || c == '-'; });
+}
+
 bool FileEntry::for_role(std::string_view role) const
 {
     return roles.empty() || std::find(roles.begin(), roles.end(), role) != roles.end();
@@ -136,6 +145,19 @@ std::string BundleIndex::to_json() const
     }
     j["images"] = json::array();
     for (const oci::LockedImage& image : images) j["images"].push_back(image_json(image));
+    if (!addons.empty()) {
+        json arr = json::array();
+        for (const AddonEntry& a : addons)
+            arr.push_back({{"name", a.name},
+                           {"component", a.component},
+                           {"kind", to_string(a.kind)},
+                           {"source", a.source},
+                           {"namespace", a.target_namespace},
+                           {"values", a.values},
+                           {"digest", a.blob.digest.str()},
+                           {"size", a.blob.size}});
+        j["addons"] = std::move(arr);
+    }
     if (signer_public_key) {
         digest::Digest fpr = digest::sha256_of(std::as_bytes(std::span(*signer_public_key)));
         std::string hex;
@@ -326,6 +348,28 @@ Result<BundleIndex> parse_index(const json& j)
         }
     }
     // "deb_requests" came after "debs": absent means every package is for every node.
+    // "addons" came after "deb_requests": absent means none.
+    if (j.contains("addons"))
+        for (const json& a : j.at("addons")) {
+            AddonEntry e;
+            e.name = a.at("name").get<std::string>();
+            std::string where = fmt::format("addons[{}]", e.name);
+            if (!valid_addon_name(e.name)) return fail(Errc::corrupt, "{}: not an RFC 1123 label", where);
+            if (std::any_of(idx.addons.begin(), idx.addons.end(), [&](const AddonEntry& o) { return o.name == e.name; }))
+                return fail(Errc::corrupt, "{}: listed twice", where);
+            e.component = a.value("component", "");
+            std::string kind = a.at("kind").get<std::string>();
+            if (kind == "chart") e.kind = AddonKind::chart;
+            else if (kind != "manifest") return fail(Errc::corrupt, "{}: kind '{}' is neither chart nor manifest", where, kind);
+            e.source = a.value("source", "");
+            e.target_namespace = a.value("namespace", "");
+            e.values = a.value("values", "");
+            auto ref = parse_blob(a, where);
+            if (!ref) return fail(ref.error());
+            e.blob = *ref;
+            if (!listed(idx.blobs, e.blob)) return fail(Errc::corrupt, "{}: blob {} is not in the blob list", where, e.blob.digest.str());
+            idx.addons.push_back(std::move(e));
+        }
     if (j.contains("deb_requests"))
         for (const json& r : j.at("deb_requests")) {
             DebRequest req;

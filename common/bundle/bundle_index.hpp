@@ -74,6 +74,26 @@ struct AptIndex {
     store::BlobRef packages_xz;
 };
 
+// A cluster addon deployed by the first master through k3s's auto-deploy manifests
+// (/var/lib/rancher/k3s/server/manifests): a plain manifest, or a Helm chart wrapped in a HelmChart.
+enum class AddonKind { manifest, chart };
+
+struct AddonEntry {
+    std::string name;      // the AddOn's name: <name>.yaml in the manifests folder (an RFC 1123 label)
+    std::string component;
+    AddonKind kind = AddonKind::manifest;
+    std::string source;           // the URL it was pinned from, or its file in the manifests folder
+    std::string target_namespace; // charts: where the release goes (HelmChart targetNamespace)
+    std::string values;           // charts: valuesContent (may be empty)
+    store::BlobRef blob;          // the manifest, or the chart's .tgz
+};
+
+std::string_view to_string(AddonKind kind);
+
+// An addon name: its AddOn in k3s is platform-<name>, an RFC 1123 label (a-z, 0-9, '-', alphanumeric
+// ends, 63 at most with the prefix: 54 for the name).
+bool valid_addon_name(std::string_view name);
+
 struct BundleIndex {
     std::string profile;
     std::string version;
@@ -86,6 +106,7 @@ struct BundleIndex {
     std::map<std::string, AptIndex> apt_indexes;        // target name -> the Packages of its closure
     std::vector<DebRequest> deb_requests; // empty: every package of the closure is for every node
     std::vector<oci::LockedImage> images; // each image's index/manifests, configs and layers are blobs too
+    std::vector<AddonEntry> addons;       // in the order the profile's components list them
     std::vector<store::BlobRef> blobs; // every payload blob, sorted by digest, each once
     std::optional<std::array<std::uint8_t, 32>> signer_public_key; // raw Ed25519 key of a signed bundle
 

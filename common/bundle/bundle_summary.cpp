@@ -28,6 +28,7 @@ std::string describe(const BundleFile& file, const BundleIndex& index)
     line("files:", std::to_string(index.files.size()));
     for (const auto& [target, debs] : index.debs) line("debs:", fmt::format("{} for {}", debs.size(), target));
     line("images:", std::to_string(index.images.size()));
+    if (!index.addons.empty()) line("addons:", std::to_string(index.addons.size()));
     line("blobs:", fmt::format("{} ({})", index.blobs.size(), human_bytes(index.total_blob_bytes())));
     return out;
 }
@@ -51,6 +52,9 @@ std::string list_artifacts(const BundleIndex& index)
         out += fmt::format("image {}{} {:>10}  {}  platforms: {}{}\n", image.name, image.tag.empty() ? "" : ":" + image.tag, human_bytes(bytes),
                            image.top.digest.str(), fmt::join(platforms, ","), uses.empty() ? "" : fmt::format("  ({})", fmt::join(uses, ", ")));
     }
+    for (const AddonEntry& a : index.addons)
+        out += fmt::format("addon {:<20} {:<36} {:>10}  {}  {}\n", a.name, to_string(a.kind), human_bytes(a.blob.size), a.blob.digest.str(),
+                           a.kind == AddonKind::chart ? "namespace: " + a.target_namespace : a.source);
     for (const store::BlobRef& b : index.blobs) out += fmt::format("blob  {}  {}\n", b.digest.str(), b.size);
     return out;
 }

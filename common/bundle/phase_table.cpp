@@ -17,6 +17,7 @@ const std::vector<PhaseInfo>& phase_table()
         {"ha", PhaseLevel::host, "keepalived and haproxy on the masters: the VIP nodes join through, every master's API server behind it"},
         {"k3s", PhaseLevel::host, "k3s from the pinned binary and install.sh, configured from cluster.yaml; waits for the node to be Ready"},
         {"import", PhaseLevel::cluster, "import the profile's named images into the running containerd"},
+        {"addons", PhaseLevel::host, "on the first master, the bundle's manifests and charts into k3s's auto-deploy folder"},
     };
     return table;
 }

@@ -4,6 +4,7 @@
 #include <map>
 
 #include <common/bundle/phase_table.hpp>
+#include <common/io/file.hpp>
 #include <common/manifest/yaml_reader.hpp>
 
 #include <algorithm>
@@ -98,12 +99,88 @@ Result<ImageSpec> parse_image(const YamlReader& y, const YAML::Node& n, std::str
     return image;
 }
 
+bool is_url(std::string_view s) { return s.starts_with("http://") || s.starts_with("https://") || s.starts_with("file://"); }
+
+// A file of the manifests folder named by a component ("addons/x.yaml"): relative, no "..", read whole.
+Result<std::string> read_local(const YamlReader& y, const YAML::Node& at, std::string_view field, const fs::path& dir,
+                               const std::string& rel)
+{
+    fs::path p(rel);
+    if (rel.empty() || p.is_absolute() || std::any_of(p.begin(), p.end(), [](const fs::path& part) { return part == ".."; }))
+        return fail(y.error(at, field, fmt::format("'{}' is neither a URL nor a path inside the manifests folder", rel)));
+    auto text = io::read_file(dir / p, 64 << 20);
+    if (!text) return fail(y.error(at, field, text.error().message));
+    return std::move(*text);
+}
+
+Result<AddonSpec> parse_addon(const YamlReader& y, const YAML::Node& n, std::string_view where, const fs::path& dir)
+{
+    TRY_VOID(y.only_keys(n, where, {"name", "manifest", "chart", "namespace", "values", "images", "sha256", "sha256_source"}));
+    AddonSpec a;
+    a.where = fmt::format("{}:{}", y.path(), n.Mark().line + 1);
+    auto name = y.string(n, "name", where);
+    if (!name) return fail(name.error());
+    if (!bundle::valid_addon_name(*name))
+        return fail(y.error(n["name"], fmt::format("{}.name", where), "k3s names the AddOn platform-<name>: use a-z, 0-9 and '-', 54 at most, a letter or digit at each end"));
+    a.name = *name;
+    if (bool(n["manifest"]) == bool(n["chart"])) return fail(y.error(n, where, "give one of manifest: or chart:"));
+    a.kind = n["chart"] ? bundle::AddonKind::chart : bundle::AddonKind::manifest;
+    std::string key = n["chart"] ? "chart" : "manifest";
+    std::string field = fmt::format("{}.{}", where, key);
+    auto source = y.string(n, key, where);
+    if (!source) return fail(source.error());
+    if (is_url(*source)) {
+        FileSpec f;
+        f.name = a.name;
+        f.url = *source;
+        f.where = a.where;
+        if (n["sha256"]) {
+            auto sha = y.string(n, "sha256", where);
+            if (!sha) return fail(sha.error());
+            auto d = digest::Digest::parse(*sha);
+            if (!d) return fail(y.error(n["sha256"], fmt::format("{}.sha256", where), d.error().message));
+            auto cited = y.string(n, "sha256_source", where);
+            if (!cited) return fail(y.error(n, fmt::format("{}.sha256_source", where), "missing: cite where the checksum is published"));
+            f.published_sha256 = *d;
+            f.published_source = *cited;
+        }
+        a.remote = std::move(f);
+    } else {
+        if (n["sha256"]) return fail(y.error(n["sha256"], fmt::format("{}.sha256", where), "only a URL source is pinned by checksum"));
+        auto text = read_local(y, n[key], field, dir, *source);
+        if (!text) return fail(text.error());
+        a.local_path = *source;
+        a.local_content = std::move(*text);
+    }
+    if (a.kind == bundle::AddonKind::chart) {
+        auto ns = y.string_or(n, "namespace", where, "default");
+        if (!ns) return fail(ns.error());
+        if (!bundle::valid_addon_name(*ns)) return fail(y.error(n["namespace"], fmt::format("{}.namespace", where), "not a namespace name"));
+        a.target_namespace = *ns;
+        if (n["values"]) {
+            auto values = y.string(n, "values", where);
+            if (!values) return fail(values.error());
+            auto text = read_local(y, n["values"], fmt::format("{}.values", where), dir, *values);
+            if (!text) return fail(text.error());
+            a.values = std::move(*text);
+        }
+    } else if (n["namespace"] || n["values"]) {
+        return fail(y.error(n, where, "namespace: and values: are for charts (a manifest names its own namespaces)"));
+    }
+    if (n["images"]) {
+        auto images = y.strings_or_empty(n, "images", where);
+        if (!images) return fail(images.error());
+        a.images = *images;
+    }
+    return a;
+}
+
 Result<Component> load_component(const fs::path& dir, const std::string& name)
 {
     auto y = YamlReader::load(dir / "components" / (name + ".yaml"));
     if (!y) return fail(y.error().wrap(fmt::format("component '{}'", name)));
     const YAML::Node& r = y->root();
-    TRY_VOID(y->only_keys(r, "", {"name", "description", "binaries", "files", "debs", "images"}));
+    TRY_VOID(y->only_keys(r, "", {"name", "description", "binaries", "files", "debs", "images", "addons"}));
     Component c;
     c.path = y->path();
     auto n = y->string(r, "name", "");
@@ -158,6 +235,16 @@ Result<Component> load_component(const fs::path& dir, const std::string& name)
                 return fail(y->error((*images)[i], fmt::format("images[{}]", i), fmt::format("'{}' is listed twice", image->ref)));
         c.images.push_back(std::move(*image));
     }
+    auto addons = y->list(r, "addons", "");
+    if (!addons) return fail(addons.error());
+    for (std::size_t i = 0; i < addons->size(); ++i) {
+        auto addon = parse_addon(*y, (*addons)[i], fmt::format("addons[{}]", i), dir);
+        if (!addon) return fail(addon.error());
+        for (const AddonSpec& earlier : c.addons)
+            if (earlier.name == addon->name)
+                return fail(y->error((*addons)[i], fmt::format("addons[{}]", i), fmt::format("'{}' is listed twice", addon->name)));
+        c.addons.push_back(std::move(*addon));
+    }
     return c;
 }
 
@@ -195,6 +282,15 @@ Result<bundle::RolePlan> parse_role(const YamlReader& y, const YAML::Node& n, co
 }
 
 } // namespace
+
+std::vector<const FileSpec*> Component::pinned_files() const
+{
+    std::vector<const FileSpec*> out;
+    for (const FileSpec& f : files) out.push_back(&f);
+    for (const AddonSpec& a : addons)
+        if (a.remote) out.push_back(&*a.remote);
+    return out;
+}
 
 std::vector<bundle::DebRequest> Manifests::deb_requests() const
 {
@@ -311,6 +407,12 @@ Result<Manifests> load_manifests(const fs::path& dir, const std::string& profile
                 if (!p.roles.contains(role))
                     return fail(Errc::invalid_argument, "{}: image {}: role '{}' is not a role of profile '{}'", image.where,
                                 image.ref, role, p.name);
+        for (const AddonSpec& a : comp->addons)
+            for (const Component& earlier : m.components)
+                for (const AddonSpec& e : earlier.addons)
+                    if (e.name == a.name)
+                        return fail(Errc::invalid_argument, "{}: addon '{}' is already named by component {} ({})", a.where, a.name,
+                                    earlier.name, e.where);
         m.components.push_back(std::move(*comp));
     }
     return m;

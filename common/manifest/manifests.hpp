@@ -6,7 +6,10 @@
 // component: name, description, binaries: [{name, url, install?, mode?, roles?, sha256?, sha256_source?}],
 //            files: [same, install required, mode 0644 by default],
 //            debs: [name | {name, roles?, gpu?}] (roles: only nodes of those roles; gpu: only has_gpu nodes),
-//            images: [reference | {ref, import?, airgap?, roles?}]
+//            images: [reference | {ref, import?, airgap?, roles?}],
+//            addons: [{name, manifest | chart, namespace?, values?, images?, sha256?, sha256_source?}]
+//              (manifest/chart: an http(s):// or file:// URL pinned in binaries.lock, or a file under the
+//              manifests folder such as addons/runtimeclass.yaml; values: such a file, a chart's values)
 // A profile whose components request debs needs manifests/targets/<os>-<release>.yaml for each platform.
 #pragma once
 
@@ -42,6 +45,21 @@ struct ImageSpec {
     std::string where;               // "file:line" for messages
 };
 
+// A cluster addon: a manifest or a Helm chart the first master hands to k3s's auto-deploy folder.
+struct AddonSpec {
+    std::string name;                        // an RFC 1123 label (k3s names the AddOn after the file)
+    bundle::AddonKind kind = bundle::AddonKind::manifest;
+    std::optional<FileSpec> remote;          // a URL source, pinned in binaries.lock like a file
+    std::string local_path;                  // or a file of the manifests folder ("addons/x.yaml")...
+    std::string local_content;               // ...read when the manifests are loaded
+    std::string target_namespace = "default"; // charts: HelmChart targetNamespace
+    std::string values;                      // charts: the values file's text (valuesContent)
+    std::optional<std::vector<std::string>> images; // the images it uses, when given (else read from it)
+    std::string where;                       // "file:line" for messages
+
+    std::string source() const { return remote ? remote->url : local_path; }
+};
+
 struct Component {
     std::string name;
     std::string description;
@@ -50,6 +68,10 @@ struct Component {
     std::vector<ImageSpec> images;
     std::vector<bundle::DebRequest> deb_requests; // debs: package names (their closure per target is pinned in
                                                   // debs.lock), with the nodes each is for
+    std::vector<AddonSpec> addons;
+
+    // Everything of the component pinned by URL in binaries.lock: its files, then its addons' URLs.
+    std::vector<const FileSpec*> pinned_files() const;
 };
 
 struct Profile {

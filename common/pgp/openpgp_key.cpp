@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <common/pgp/openpgp_key.hpp>
 
+#include <common/util/base64.hpp>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -243,24 +245,15 @@ std::uint32_t crc24(std::string_view data)
     return crc & 0xFFFFFF;
 }
 
-std::string base64(std::string_view data)
-{
-    std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
-}
-
 std::string armor_signature(std::string_view packet_bytes)
 {
-    std::string b64 = base64(packet_bytes);
+    std::string b64 = base64_encode(packet_bytes);
     std::string out = "-----BEGIN PGP SIGNATURE-----\n\n";
     for (std::size_t i = 0; i < b64.size(); i += 64) out += b64.substr(i, 64) + "\n";
     std::uint32_t crc = crc24(packet_bytes);
     std::string crc_bytes{static_cast<char>(crc >> 16), static_cast<char>((crc >> 8) & 0xff),
                           static_cast<char>(crc & 0xff)};
-    out += "=" + base64(crc_bytes) + "\n";
+    out += "=" + base64_encode(crc_bytes) + "\n";
     out += "-----END PGP SIGNATURE-----\n";
     return out;
 }

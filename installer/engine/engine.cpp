@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <installer/engine/engine.hpp>
 
+#include <installer/phases/addons_phase.hpp>
 #include <installer/phases/binaries_phase.hpp>
 #include <installer/phases/images_phase.hpp>
 #include <installer/phases/ha_phase.hpp>
@@ -88,6 +89,7 @@ Result<std::unique_ptr<phases::Phase>> make_phase(std::string_view name)
         {"ha", &phases::make_ha_phase},
         {"k3s", &phases::make_k3s_phase},
         {"import", &phases::make_import_phase},
+        {"addons", &phases::make_addons_phase},
     };
     const PhaseInfo* info = common::bundle::find_phase(name);
     if (!info) return fail(Errc::not_found, "phase '{}' is not known to this installer", name);

@@ -5,6 +5,7 @@
 
 #include <bundler/http/http_client.hpp>
 #include <bundler/registry/auth.hpp>
+#include <common/util/base64.hpp>
 #include <bundler/registry/registry_client.hpp>
 
 using common::Errc;
@@ -60,9 +61,9 @@ TEST_CASE("Docker config auths: the base64 auth form and username/password - hos
     registry::CredentialStore store;
     std::string config = R"({
       "auths": {
-        "https://index.docker.io/v1/": {"auth": ")" + registry::base64_encode("hub:pa:ss") + R"("},
+        "https://index.docker.io/v1/": {"auth": ")" + common::base64_encode("hub:pa:ss") + R"("},
         "127.0.0.1:5000": {"username": "u", "password": "p"},
-        "http://reg.local:8080/v2/": {"auth": ")" + registry::base64_encode("r:q") + R"("},
+        "http://reg.local:8080/v2/": {"auth": ")" + common::base64_encode("r:q") + R"("},
         "helper.example": {"identitytoken": "abc"}
       },
       "credsStore": "desktop"
@@ -106,7 +107,7 @@ TEST_CASE("--registry-auth HOST=USER:PASSWORD_FILE reads the password from the f
     CHECK(c->username == "alice");
     CHECK(c->password == "s3cret");
     CHECK(c->origin == "--registry-auth 127.0.0.1:5000");
-    CHECK(registry::basic_authorization(*c) == "Basic " + registry::base64_encode("alice:s3cret"));
+    CHECK(registry::basic_authorization(*c) == "Basic " + common::base64_encode("alice:s3cret"));
 
     CHECK(registry::add_registry_auth("host=user", store).error().code == Errc::invalid_argument);
     CHECK(registry::add_registry_auth("=user:" + pw.string(), store).error().code == Errc::invalid_argument);
@@ -119,12 +120,12 @@ TEST_CASE("base64 round trip")
 {
     for (std::string text : {"", "a", "ab", "abc", "abcd", "user:pässword"}) {
         CAPTURE(text);
-        auto back = registry::base64_decode(registry::base64_encode(text));
+        auto back = common::base64_decode(common::base64_encode(text));
         REQUIRE(back);
         CHECK(*back == text);
     }
-    CHECK(registry::base64_encode("pitest:s3cret-pw") == "cGl0ZXN0OnMzY3JldC1wdw==");
-    CHECK(!registry::base64_decode("a"));
+    CHECK(common::base64_encode("pitest:s3cret-pw") == "cGl0ZXN0OnMzY3JldC1wdw==");
+    CHECK(!common::base64_decode("a"));
 }
 
 TEST_CASE("retry_delay doubles - is capped - and honours Retry-After seconds")
