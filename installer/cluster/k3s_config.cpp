@@ -9,6 +9,9 @@ namespace installer::cluster {
 std::map<std::string, std::string> node_labels(const Node& node)
 {
     std::map<std::string, std::string> labels{{node.has_gpu ? "gpu" : "cpu", "true"}, {"org", "public"}};
+    // NVIDIA's device plugin chart runs where this label is (its affinity's way to "force" a GPU node
+    // without node-feature-discovery, which the platform does not deploy).
+    if (node.has_gpu) labels["nvidia.com/gpu.present"] = "true";
     for (const auto& [k, v] : node.labels) labels[k] = v;
     return labels;
 }

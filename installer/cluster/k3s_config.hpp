@@ -10,8 +10,9 @@
 
 namespace installer::cluster {
 
-// The node's labels (seed 003): gpu=true or cpu=true from has_gpu, org=public unless the inventory says
-// otherwise, then the inventory's own labels (train, notebook, service, ...).
+// The node's labels (seed 003): gpu=true or cpu=true from has_gpu (a GPU node also nvidia.com/gpu.present=true,
+// where NVIDIA's device plugin runs), org=public unless the inventory says otherwise, then the inventory's
+// own labels (train, notebook, service, ...).
 std::map<std::string, std::string> node_labels(const Node& node);
 
 // config.yaml for `self`: the first master starts the cluster (cluster-init), the other masters join it

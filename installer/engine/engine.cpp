@@ -120,7 +120,9 @@ Result<Outcome> run(phases::Context& ctx, std::vector<PlannedPhase>& planned, Jo
         ++index;
         std::string name(p.phase->name());
         if (p.satisfied) {
-            ctx.log.info("[{}/{}] {}: already done", index, planned.size(), name);
+            std::string elsewhere = p.phase->not_here(ctx);
+            if (elsewhere.empty()) ctx.log.info("[{}/{}] {}: already done", index, planned.size(), name);
+            else ctx.log.info("[{}/{}] {}: nothing to do on this node: {}", index, planned.size(), name, elsewhere);
             if (!journal.done(ctx.bundle_id, ctx.role, name)) TRY_VOID(journal.record(ctx.bundle_id, ctx.role, name, "done"));
             continue;
         }

@@ -83,16 +83,18 @@ public:
         return true;
     }
 
+    std::string not_here(const Context& ctx) const override
+    {
+        auto mine = deploys(ctx);
+        if (!mine || *mine || ctx.index.addons.empty()) return {};
+        return fmt::format("the first master ({}) deploys the addons for the whole cluster", ctx.inventory->first_master().name);
+    }
+
     Result<void> apply(Context& ctx) override
     {
         auto mine = deploys(ctx);
         if (!mine) return fail(mine.error());
-        if (!*mine) {
-            if (!ctx.index.addons.empty())
-                ctx.log.info("  the first master ({}) deploys the addons for the whole cluster: nothing to do here",
-                             ctx.inventory->first_master().name);
-            return {};
-        }
+        if (!*mine) return {}; // satisfied(): not_here() said why
         for (const AddonEntry& a : ctx.index.addons) {
             auto done = ensure(ctx, a, true);
             if (!done) return fail(done.error().wrap("addon " + a.name));

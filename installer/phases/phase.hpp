@@ -68,6 +68,8 @@ public:
     bool is_gate() const { return info().level == common::bundle::PhaseLevel::gate; }
     virtual Result<bool> satisfied(Context& ctx) const = 0;
     virtual Result<void> apply(Context& ctx) = 0;
+    // Why the phase has no work on this node whatever its state (another node does it), or empty.
+    virtual std::string not_here(const Context&) const { return {}; }
 
 private:
     const common::bundle::PhaseInfo& m_info;

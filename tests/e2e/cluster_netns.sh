@@ -9,6 +9,7 @@
 # k3s cannot run here: its binary and install.sh are STOOD IN by scripts that record how they were
 # called; on masters the stand-in answers on 6443 with its node's name (socat, from the bundle), so the
 # VIP is checked end to end: a worker connects to VIP:16443 and reaches a master's "API server".
+# A kill -9 during m2's ha phase and w1's k3s phase, each followed by a re-run, converge like the others.
 # Checked: each node's registry, registries.yaml, packages, labels and k3s config; a worker pulls an
 # image from a master's registry; the VIP answers, and moves to another master within seconds when the
 # holder's keepalived is stopped; the GPU node's packages are installed before k3s first starts (journal
@@ -152,12 +153,23 @@ ip -n "${NODE_NS[1]}" addr show eth0 | grep -q " $VIP/24" || die "the first mast
 copy_token m3
 expect_fail "m3 before m2" install_node 3
 expect_output "join-order: .*masters join one at a time.*install m2"
+# killed_then_resumed I FAILPOINT: the node's install dies of SIGKILL there; the re-run resumes and finishes
+# (what it reaches is checked below with every other node's state, and by the reset diff).
+killed_then_resumed() {
+    local rc=0
+    PLATFORM_INSTALLER_FAILPOINT=$2 install_node "$1" >"$SCRATCH/out" 2>&1 || rc=$?
+    [ "$rc" -eq 137 ] || { cat "$SCRATCH/out" >&2; die "${NAMES[$1]} $2: want exit 137 (SIGKILL), got $rc"; }
+    install_node "$1" >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "${NAMES[$1]}: the re-run after a kill at $2 failed"; }
+    expect_output "resuming: the previous run stopped during phase"
+}
 copy_token m2
-install_node 2 >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "m2's install failed"; }
+# m2 killed once its keepalived and haproxy run (they outlive the installer); the re-run finds them up.
+killed_then_resumed 2 ha.started
 install_node 3 >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "m3's install failed"; }
 for w in 4 5; do
     copy_token "${NAMES[$w]}"
-    install_node "$w" >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "${NAMES[$w]}'s install failed"; }
+    if [ "$w" = 4 ]; then killed_then_resumed 4 k3s.installed # w1 killed after install.sh, before Ready
+    else install_node "$w" >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "${NAMES[$w]}'s install failed"; }; fi
 done
 
 # 3. Each node: its k3s config, packages, registry and mirrors.

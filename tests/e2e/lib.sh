@@ -94,13 +94,31 @@ build_demo() {
 # log, the services' logs, the lock file whose content is the last run's pid, and the journals and
 # backups that record how the node got there; used to compare node states.
 tree_state() {
-    (cd "$1" && find . \( -type f -o -type l \) ! -path './var/log/platform-installer.log' \
-        ! -path './var/lib/platform-installer/services/*.log' \
-        ! -path './var/lib/platform-installer/install.lock' ! -path './var/lib/platform-installer/journal.jsonl' \
-        ! -path './var/lib/platform-installer/changes.jsonl' ! -path './var/lib/platform-installer/backups/*' \
-        ! -path './var/lib/platform-installer/preflight.json' ! -path './var/lib/platform-installer/support/*' \
-        ! -path './var/lib/platform-installer/bundle.json' \
-        \( -type l -printf '%p -> %l\n' -o -printf '%p %m %U:%G ' -exec sha256sum {} \; \) | awk '{print $1, $2, $3, $4}' | sort)
+    python3 - "$1" <<'PY'
+import hashlib, os, stat, sys
+root = sys.argv[1]
+skip = {"./var/log/platform-installer.log", "./var/lib/platform-installer/install.lock",
+        "./var/lib/platform-installer/journal.jsonl", "./var/lib/platform-installer/changes.jsonl",
+        "./var/lib/platform-installer/preflight.json", "./var/lib/platform-installer/bundle.json"}
+skip_under = ("./var/lib/platform-installer/backups/", "./var/lib/platform-installer/support/")
+lines = []
+for top, dirs, files in os.walk(root):
+    for name in dirs + files:
+        full = os.path.join(top, name)
+        rel = "./" + os.path.relpath(full, root)
+        st = os.lstat(full)
+        if rel in skip or rel.startswith(skip_under): continue
+        if rel.startswith("./var/lib/platform-installer/services/") and rel.endswith(".log"): continue
+        if stat.S_ISLNK(st.st_mode):
+            lines.append(f"{rel} -> {os.readlink(full)}")
+        elif stat.S_ISREG(st.st_mode):
+            h = hashlib.sha256()
+            with open(full, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
+            lines.append(f"{rel} {stat.S_IMODE(st.st_mode):o} {st.st_uid}:{st.st_gid} {h.hexdigest()}")
+lines.sort()
+sys.stdout.write("".join(l + "\n" for l in lines))
+PY
 }
 
 # k3s_component W BASE: a component k3s in workdir W whose binary k3s and upstream install script

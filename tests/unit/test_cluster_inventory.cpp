@@ -177,7 +177,8 @@ TEST_CASE("k3s config.yaml: the first master starts the cluster - the others joi
     CHECK(gpu.find("server: \"https://10.0.0.100:16443\"\n") != std::string::npos);
     CHECK(gpu.find("tls-san") == std::string::npos);
     CHECK(gpu.find("flannel-iface: \"ens5\"\n") != std::string::npos);
-    CHECK(gpu.find("node-label:\n  - \"gpu=true\"\n  - \"org=vision\"\n  - \"train=true\"\n") != std::string::npos);
+    CHECK(gpu.find("node-label:\n  - \"gpu=true\"\n  - \"nvidia.com/gpu.present=true\"\n  - \"org=vision\"\n  - \"train=true\"\n") !=
+          std::string::npos);
     CHECK(gpu.find("node-taint:\n  - \"nvidia.com/gpu=present:NoSchedule\"\n") != std::string::npos);
 }
 
