@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // bundler: pins, builds, verifies and inspects platform-installer bundles. Runs where the internet is.
 #include <bundler/build/builder.hpp>
+#include <bundler/build/plan.hpp>
 #include <bundler/apt/closure.hpp>
 #include <bundler/build/locker.hpp>
 #include <bundler/build/oci_export.hpp>
@@ -168,6 +169,7 @@ int run_resolve(const fs::path& workdir, const std::string& target_name, const s
 int main(int argc, char** argv)
 {
     CLI::App app{"bundler: pin platform artifacts and build self-verifying offline installers\n"
+                 "  bundler plan --profile NAME      print offline what a build would fetch and install, and what is unpinned\n"
                  "  bundler lock --profile NAME      pin the profile's binaries/files and .deb closures (*.lock)\n"
                  "  bundler resolve --target T PKG.. print the .deb closure lock would pin for a target\n"
                  "  bundler build --profile NAME     build dist/platform-installer-NAME.run and its .sha256\n"
@@ -212,6 +214,16 @@ int main(int argc, char** argv)
     fs::path sign_key;
     build->add_option("--sign-key", sign_key, "sign with this Ed25519 private key (PEM; openssl genpkey -algorithm ed25519)")
         ->type_name("FILE");
+
+    std::string arch;
+    build->add_option("--arch", arch, "the architecture to build for (amd64, arm64): needed when the profile has platforms for several; "
+                                      "one .run per architecture");
+
+    CLI::App* plan = app.add_subcommand("plan", "print offline what a build of the profile would fetch and each role install, "
+                                                "with sizes the locks know and every pin still missing");
+    plan->add_option("--profile", profile, "profile name (manifests/profiles/NAME.yaml)")->required();
+    plan->add_option("--workdir", workdir, "folder holding manifests/ and the *.lock files")->capture_default_str();
+    plan->add_option("--arch", arch, "only this architecture (default: each of the profile's)");
 
     CLI::App* lock = app.add_subcommand("lock", "pin the profile's binaries, files, .deb closures and images (*.lock)");
     add_common(lock);
@@ -258,6 +270,12 @@ int main(int argc, char** argv)
     try {
         if (verify->parsed()) return run_verify(file, as_json, signer);
         if (inspect->parsed()) return run_inspect(file, as_json);
+        if (plan->parsed()) {
+            auto text = bundler::build::plan_text({profile, workdir, arch});
+            if (!text) return report(text.error());
+            fmt::print("{}", *text);
+            return 0;
+        }
         if (export_cmd->parsed()) {
             auto r = bundler::build::export_oci(file, oci_dir);
             if (!r) return report(r.error());
@@ -290,6 +308,7 @@ int main(int argc, char** argv)
         if (!epoch) return report(epoch.error());
         bundler::build::BuildOptions o{profile, workdir, output, cache, installer, *mirrors, *epoch, level, threads, sign_key, *registry};
         o.fetch_only = fetch_only;
+        o.arch = arch;
         auto r = bundler::build::build(o, fetcher);
         if (!r) return report(r.error());
         if (fetch_only) {

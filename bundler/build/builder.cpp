@@ -13,7 +13,11 @@
 #include <common/util/failpoint.hpp>
 #include <common/util/progress.hpp>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include <algorithm>
+#include <memory>
 #include <cstring>
 #include <cerrno>
 #include <map>
@@ -88,11 +92,56 @@ Result<bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manif
     return plan_bundle(manifests, lock, debs, common::manifest::ImagesLock{}, created);
 }
 
+std::string missing_pins(const common::manifest::Manifests& manifests, const common::manifest::BinariesLock& lock,
+                         const common::manifest::DebsLock& debs, const common::manifest::ImagesLock& images)
+{
+    const common::manifest::Profile& p = manifests.profile;
+    std::vector<std::string> requested = manifests.requested_debs();
+    std::vector<std::string> unresolved; // why a target's closure does not serve (missing, or for other packages)
+    for (const bundle::Platform& platform : requested.empty() ? std::vector<bundle::Platform>{} : p.platforms) {
+        std::string target = common::manifest::target_name(platform);
+        const common::manifest::TargetPins* pins = debs.find(target);
+        if (!pins) unresolved.push_back(fmt::format("debs.lock has no closure for target {}", target));
+        else if (pins->requested != requested)
+            unresolved.push_back(fmt::format("debs.lock target {} was resolved for [{}], the manifests request [{}]", target,
+                                             fmt::join(pins->requested, ", "), fmt::join(requested, ", ")));
+    }
+    std::string out;
+    std::size_t count = 0;
+    for (const common::manifest::Component& c : manifests.components) {
+        std::vector<std::string> lines;
+        for (const common::manifest::FileSpec* f : c.pinned_files())
+            if (common::manifest::for_arch(*f, p.platforms.front().arch) && !lock.find(f->url))
+                lines.push_back(fmt::format("    {}: {}: {} is not pinned in binaries.lock", f->where, f->name, f->url));
+        for (const common::manifest::ImageSpec& image : c.images)
+            if (!images.find(image.ref)) lines.push_back(fmt::format("    {}: image {} is not pinned in images.lock", image.where, image.ref));
+        if (!c.deb_requests.empty())
+            for (const std::string& why : unresolved) lines.push_back("    " + why);
+        if (lines.empty()) continue;
+        count += lines.size();
+        out += fmt::format("  component {} ({}):\n{}\n", c.name, c.path, fmt::join(lines, "\n"));
+    }
+    if (out.empty()) return out;
+    return fmt::format("{} pin{} missing for profile {} ({}); run `bundler lock --profile {}` on a machine that reaches the sources "
+                       "(README: \"Pinning a profile\"):\n{}",
+                       count, count == 1 ? " is" : "s are", p.name, p.platforms.front().arch, p.name, out);
+}
+
 Result<bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manifests,
                                         const common::manifest::BinariesLock& lock, const common::manifest::DebsLock& debs,
                                         const common::manifest::ImagesLock& images, std::int64_t created)
 {
     const common::manifest::Profile& p = manifests.profile;
+    // Files for one architecture (binaries built per arch) make a bundle for one: the installer it carries runs
+    // on one too. Without such files a profile may list several (images for every platform, served).
+    bool arch_files = std::any_of(manifests.components.begin(), manifests.components.end(), [](const common::manifest::Component& c) {
+        return std::any_of(c.files.begin(), c.files.end(), [](const common::manifest::FileSpec& f) { return !f.arches.empty(); });
+    });
+    if (std::vector<std::string> arches = p.arches(); arches.size() > 1 && arch_files)
+        return fail(Errc::invalid_argument, "profile {} has platforms for {} and files for one architecture each: build one .run per "
+                    "architecture (--arch {})", p.name, fmt::join(arches, " and "), arches.front());
+    if (std::string missing = missing_pins(manifests, lock, debs, images); !missing.empty())
+        return fail(Errc::failed_precondition, "{}", missing);
     bundle::BundleIndex idx;
     idx.profile = p.name;
     idx.version = p.version;
@@ -104,6 +153,7 @@ Result<bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manif
     std::map<std::pair<std::string, std::string>, std::string> installs; // (role, path) -> where
     for (const common::manifest::Component& c : manifests.components) {
         for (const common::manifest::FileSpec& f : c.files) {
+            if (!common::manifest::for_arch(f, p.platforms.front().arch)) continue;
             const common::manifest::BinaryPin* pin = lock.find(f.url);
             if (!pin)
                 return fail(Errc::failed_precondition, "{}: {}: {} is not pinned in binaries.lock; run `bundler lock --profile {}`",
@@ -123,7 +173,7 @@ Result<bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manif
                     return fail(Errc::invalid_argument, "{}: {}: role {} already installs {} (from {})", f.where, f.name,
                                 role, f.install, it->second);
             }
-            idx.files.push_back({f.name, c.name, f.url, f.install, f.mode, f.roles, pin->blob});
+            idx.files.push_back({f.name, c.name, f.url, f.install, f.mode, f.roles, pin->blob, f.extract});
             blobs.emplace(pin->blob.digest, pin->blob);
         }
     }
@@ -226,6 +276,50 @@ Result<void> add_apt_indexes(bundle::BundleIndex& index, const store::BlobStore&
     return {};
 }
 
+// The bytes of `member` in the .tar.gz (or plain .tar) at path: what a file with `extract:` installs.
+Result<std::string> extract_member(const fs::path& archive_path, const std::string& member, std::string_view url)
+{
+    std::unique_ptr<archive, decltype(&archive_read_free)> a(archive_read_new(), &archive_read_free);
+    archive_read_support_filter_all(a.get());
+    archive_read_support_format_tar(a.get());
+    if (archive_read_open_filename(a.get(), archive_path.c_str(), 1 << 16) != ARCHIVE_OK)
+        return fail(Errc::invalid_argument, "{}: not a tar archive: {}", url, archive_error_string(a.get()));
+    std::vector<std::string> seen;
+    archive_entry* entry = nullptr;
+    for (;;) {
+        int r = archive_read_next_header(a.get(), &entry);
+        if (r == ARCHIVE_EOF) break;
+        if (r != ARCHIVE_OK) return fail(Errc::invalid_argument, "{}: {}", url, archive_error_string(a.get()));
+        std::string path = archive_entry_pathname(entry);
+        if (path.starts_with("./")) path.erase(0, 2);
+        if (path != member) {
+            if (seen.size() < 8) seen.push_back(path);
+            continue;
+        }
+        if (archive_entry_filetype(entry) != AE_IFREG) return fail(Errc::invalid_argument, "{}: {} is not a regular file", url, member);
+        if (archive_entry_size(entry) > (std::int64_t{1} << 30)) return fail(Errc::invalid_argument, "{}: {} is over 1 GiB", url, member);
+        std::string bytes(static_cast<std::size_t>(archive_entry_size(entry)), '\0');
+        if (archive_read_data(a.get(), bytes.data(), bytes.size()) != static_cast<la_ssize_t>(bytes.size()))
+            return fail(Errc::invalid_argument, "{}: {}: {}", url, member, archive_error_string(a.get()));
+        return bytes;
+    }
+    return fail(Errc::not_found, "{} holds no {} (it holds: {}{})", url, member, fmt::join(seen, ", "), seen.size() == 8 ? ", ..." : "");
+}
+
+// The index's blob list again from what it names (files, debs, images, addons), each once by digest.
+void recount_blobs(bundle::BundleIndex& index)
+{
+    std::map<digest::Digest, store::BlobRef> all;
+    for (const bundle::FileEntry& f : index.files) all.emplace(f.blob.digest, f.blob);
+    for (const auto& [target, list] : index.debs)
+        for (const bundle::DebEntry& d : list) all.emplace(d.blob.digest, d.blob);
+    for (const common::oci::LockedImage& image : index.images)
+        for (const common::oci::Descriptor& d : image.blobs()) all.emplace(d.digest, store::BlobRef{d.digest, d.size});
+    for (const bundle::AddonEntry& a : index.addons) all.emplace(a.blob.digest, a.blob);
+    index.blobs.clear();
+    for (const auto& [d, ref] : all) index.blobs.push_back(ref);
+}
+
 } // namespace
 
 Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
@@ -241,6 +335,11 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
     // 1. Inputs: manifests and the pins they must match.
     auto manifests = common::manifest::load_manifests(o.workdir / "manifests", o.profile);
     if (!manifests) return fail(manifests.error());
+    if (!o.arch.empty()) {
+        auto one = common::manifest::for_arch(std::move(*manifests), o.arch);
+        if (!one) return fail(one.error());
+        manifests = std::move(*one);
+    }
     auto lock = common::manifest::BinariesLock::load(o.workdir / "binaries.lock");
     if (!lock) return fail(lock.error());
     auto debs = common::manifest::DebsLock::load(o.workdir / "debs.lock");
@@ -261,6 +360,17 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
         if (!fetched.insert(f.blob.digest).second) continue;
         TRY_VOID(fetch_pinned(fetcher, *cache, f.url, o.mirrors, f.blob));
     }
+    // A file taken out of a downloaded archive (helm, the registry): the member is what the bundle carries,
+    // its digest computed here from the pinned archive.
+    for (bundle::FileEntry& f : index->files) {
+        if (f.extract.empty()) continue;
+        auto bytes = extract_member(cache->blob_path(f.blob.digest), f.extract, f.url);
+        if (!bytes) return fail(bytes.error());
+        auto blob = cache_bytes(*cache, *bytes);
+        if (!blob) return fail(blob.error().wrap(fmt::format("{} of {}", f.extract, f.url)));
+        f.blob = *blob;
+    }
+    recount_blobs(*index);
     for (const auto& [target, list] : index->debs) {
         const common::manifest::TargetPins* pins = debs->find(target);
         for (const common::manifest::DebPin& d : pins->packages) {

@@ -31,6 +31,7 @@ struct BuildOptions {
     std::filesystem::path sign_key; // PEM Ed25519 private key: sign the trailer (empty: unsigned)
     registry::RegistryOptions registry; // credentials, registry mirrors, --jobs
     bool fetch_only = false;            // stop once every pinned artifact is in the cache, verified (no .run)
+    std::string arch;                   // the architecture to build for (needed when the profile has several)
 };
 
 struct BuildResult {
@@ -51,6 +52,11 @@ Result<common::bundle::BundleIndex> plan_bundle(const common::manifest::Manifest
                                                 const common::manifest::BinariesLock& lock,
                                                 const common::manifest::DebsLock& debs,
                                                 const common::manifest::ImagesLock& images, std::int64_t created);
+// Every pin the manifests need that the locks lack, grouped by component (files and addons by URL, images
+// by reference, .deb closures by target), as one message; empty when nothing is missing. For a profile of
+// one architecture (files of other arches need no pin).
+std::string missing_pins(const common::manifest::Manifests& manifests, const common::manifest::BinariesLock& lock,
+                         const common::manifest::DebsLock& debs, const common::manifest::ImagesLock& images);
 // The same without images.
 Result<common::bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manifests,
                                                 const common::manifest::BinariesLock& lock,

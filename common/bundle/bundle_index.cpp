@@ -117,6 +117,7 @@ std::string BundleIndex::to_json() const
                               {"roles", f.roles},
                               {"digest", f.blob.digest.str()},
                               {"size", f.blob.size}});
+        if (!f.extract.empty()) j["files"].back()["extract"] = f.extract;
     }
     j["debs"] = json::object();
     for (const auto& [target, list] : debs) {
@@ -313,6 +314,7 @@ Result<BundleIndex> parse_index(const json& j)
         if (!parsed) return fail(Errc::corrupt, "{}: invalid mode '{}'", where, mode);
         e.mode = *parsed;
         e.roles = f.value("roles", std::vector<std::string>{});
+        e.extract = f.value("extract", "");
         auto ref = parse_blob(f, where);
         if (!ref) return fail(ref.error());
         e.blob = *ref;

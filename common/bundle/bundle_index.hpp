@@ -42,7 +42,8 @@ struct FileEntry {
     std::string install; // absolute path on the node, e.g. /usr/local/bin/k3s
     unsigned mode = 0644;
     std::vector<std::string> roles; // empty = every role
-    store::BlobRef blob;
+    store::BlobRef blob;            // what is installed (the member, for an extracted file)
+    std::string extract;            // the member of the .tar.gz at url it was taken from (empty: the download itself)
 
     bool for_role(std::string_view role) const;
 };

@@ -24,7 +24,7 @@ bool valid_name(std::string_view s)
 
 Result<FileSpec> parse_file(const YamlReader& y, const YAML::Node& n, std::string_view where, bool is_binary)
 {
-    TRY_VOID(y.only_keys(n, where, {"name", "url", "install", "mode", "roles", "sha256", "sha256_source"}));
+    TRY_VOID(y.only_keys(n, where, {"name", "url", "install", "mode", "roles", "arch", "extract", "sha256", "sha256_source"}));
     FileSpec f;
     f.where = fmt::format("{}:{}", y.path(), n.Mark().line + 1);
     auto name = y.string(n, "name", where);
@@ -49,6 +49,24 @@ Result<FileSpec> parse_file(const YamlReader& y, const YAML::Node& n, std::strin
     auto roles = y.strings_or_empty(n, "roles", where);
     if (!roles) return fail(roles.error());
     f.roles = *roles;
+    YAML::Node arch = n["arch"];
+    if (arch && arch.IsScalar()) f.arches = {arch.Scalar()};
+    else {
+        auto arches = y.strings_or_empty(n, "arch", where);
+        if (!arches) return fail(arches.error());
+        f.arches = *arches;
+    }
+    for (const std::string& a : f.arches)
+        if (!valid_name(a) || a.find('.') != std::string::npos)
+            return fail(y.error(n["arch"], fmt::format("{}.arch", where), fmt::format("'{}' is not a dpkg architecture (amd64, arm64)", a)));
+    auto extract = y.string_or(n, "extract", where, "");
+    if (!extract) return fail(extract.error());
+    if (!extract->empty()) {
+        fs::path member(*extract);
+        if (member.is_absolute() || std::any_of(member.begin(), member.end(), [](const fs::path& part) { return part == ".."; }))
+            return fail(y.error(n["extract"], fmt::format("{}.extract", where), "want a path inside the archive, such as linux-amd64/helm"));
+        f.extract = *extract;
+    }
     if (n["sha256"]) {
         auto sha = y.string(n, "sha256", where);
         if (!sha) return fail(sha.error());
@@ -282,6 +300,28 @@ Result<bundle::RolePlan> parse_role(const YamlReader& y, const YAML::Node& n, co
 }
 
 } // namespace
+
+bool for_arch(const FileSpec& f, std::string_view arch)
+{
+    return f.arches.empty() || std::find(f.arches.begin(), f.arches.end(), arch) != f.arches.end();
+}
+
+std::vector<std::string> Profile::arches() const
+{
+    std::vector<std::string> out;
+    for (const bundle::Platform& p : platforms)
+        if (std::find(out.begin(), out.end(), p.arch) == out.end()) out.push_back(p.arch);
+    return out;
+}
+
+Result<Manifests> for_arch(Manifests m, std::string_view arch)
+{
+    std::vector<std::string> has = m.profile.arches();
+    std::erase_if(m.profile.platforms, [&](const bundle::Platform& p) { return p.arch != arch; });
+    if (m.profile.platforms.empty())
+        return fail(Errc::invalid_argument, "profile {} has no platform for {} (it has: {})", m.profile.name, arch, fmt::join(has, ", "));
+    return m;
+}
 
 std::vector<const FileSpec*> Component::pinned_files() const
 {

@@ -3,7 +3,7 @@
 //
 // profile:   name, version, description, platforms: [{os, release, arch}], components: [names],
 //            roles: {<role>: {phases: [..], minima: {cpus, memory_gb, disk_gb}}}
-// component: name, description, binaries: [{name, url, install?, mode?, roles?, sha256?, sha256_source?}],
+// component: name, description, binaries: [{name, url, install?, mode?, roles?, arch?, extract?, sha256?, sha256_source?}],
 //            files: [same, install required, mode 0644 by default],
 //            debs: [name | {name, roles?, gpu?}] (roles: only nodes of those roles; gpu: only has_gpu nodes),
 //            images: [reference | {ref, import?, airgap?, roles?}],
@@ -30,6 +30,8 @@ struct FileSpec {
     std::string install;
     unsigned mode = 0755;
     std::vector<std::string> roles;
+    std::vector<std::string> arches;  // the dpkg architectures it is for (a bundle is built for one); empty: every one
+    std::string extract;              // a member of the .tar.gz at url to install instead of the archive
     std::optional<digest::Digest> published_sha256; // checksum the upstream publishes, checked by `bundler lock`
     std::string published_source;                // where it is published (sha256_source)
     std::string where;                            // "file:line" for messages
@@ -74,6 +76,9 @@ struct Component {
     std::vector<const FileSpec*> pinned_files() const;
 };
 
+// Whether the file goes into a bundle built for `arch`.
+bool for_arch(const FileSpec& f, std::string_view arch);
+
 struct Profile {
     std::string name;
     std::string version;
@@ -82,6 +87,9 @@ struct Profile {
     std::vector<std::string> component_names;
     std::map<std::string, bundle::RolePlan> roles;
     std::string path;
+
+    // The dpkg architectures of its platforms, in order, each once.
+    std::vector<std::string> arches() const;
 };
 
 struct Manifests {
@@ -98,6 +106,10 @@ struct Manifests {
     // several components is imported or written for k3s if any asks, for the union of their roles.
     std::vector<ImageSpec> requested_images() const;
 };
+
+// The manifests as a bundle for one architecture sees them: the profile's platforms of that arch only
+// (invalid_argument when it has none, naming those it has).
+Result<Manifests> for_arch(Manifests m, std::string_view arch);
 
 // Loads <dir>/profiles/<name>.yaml and every component it names from <dir>/components/.
 Result<Manifests> load_manifests(const std::filesystem::path& dir, const std::string& profile);

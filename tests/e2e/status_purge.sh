@@ -89,7 +89,7 @@ status "$R" --json >"$SCRATCH/status.json"
 J="$SCRATCH/status.json"
 jq_true "state, role, bundle" "$J" ".state == \"installed\" and .role == \"master\" and .running == false and .interrupted == false
     and .interrupted_phase == null and .bundle == {profile: \"images-node\", version: \"0.1.0\", bundle_json_sha256: \"$DIGEST\"}"
-jq_true "the phase table, in order" "$J" '[.phases[].name] == ["preflight","store","binaries","apt","registry","images","ha","k3s","import"]'
+jq_true "the phase table, in order" "$J" '[.phases[].name] == ["preflight","store","binaries","apt","registry","images","ha","k3s","import","addons"]'
 jq_true "every planned phase done, with its times" "$J" "[.phases[] | select(.in_plan)] | length == 6 and all(.status == \"done\"
     and (.finished | type) == \"number\" and .finished >= $t_start and .finished <= $t_end)"
 jq_true "durations are finish minus start" "$J" '[.phases[] | select(.seconds != null)] | length >= 5 and
