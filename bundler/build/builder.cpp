@@ -123,7 +123,7 @@ std::string missing_pins(const common::manifest::Manifests& manifests, const com
     }
     if (out.empty()) return out;
     return fmt::format("{} pin{} missing for profile {} ({}); run `bundler lock --profile {}` on a machine that reaches the sources "
-                       "(README: \"Pinning a profile\"):\n{}",
+                       "(README: \"The shipped profiles\"):\n{}",
                        count, count == 1 ? " is" : "s are", p.name, p.platforms.front().arch, p.name, out);
 }
 

@@ -12,6 +12,7 @@
 #include <common/manifest/images_lock.hpp>
 #include <common/manifest/manifests.hpp>
 #include <common/manifest/target.hpp>
+#include <installer/cluster/inventory.hpp>
 
 #include <algorithm>
 #include <filesystem>
@@ -149,4 +150,22 @@ TEST_CASE("a profile with files for one architecture each builds one bundle per 
     CHECK(unpinned.error().message.find("k3s-arm64") != std::string::npos);
     CHECK(unpinned.error().message.find("k3s-airgap-images-amd64") == std::string::npos);
     CHECK_FALSE(common::manifest::for_arch(*m, "riscv64"));
+}
+
+TEST_CASE("the cluster.yaml example of each profile is a valid inventory")
+{
+    for (const char* name : k_profiles) {
+        CAPTURE(name);
+        auto inv = installer::cluster::Inventory::load((k_repo / "docs" / "examples" / (std::string("cluster-") + name + ".yaml")).string());
+        REQUIRE_MESSAGE(inv, inv.error().message);
+        bool gpu = std::string(name).starts_with("gpu");
+        CHECK(std::any_of(inv->nodes.begin(), inv->nodes.end(), [](const auto& n) { return n.has_gpu; }) == gpu);
+        std::size_t masters = std::count_if(inv->nodes.begin(), inv->nodes.end(),
+                                            [](const auto& n) { return n.role == installer::cluster::Role::master; });
+        CHECK(masters == (name == std::string("gpu-ha") ? 3u : 1u));
+        // The profile has every role the example uses.
+        auto m = common::manifest::load_manifests(k_repo / "manifests", name);
+        REQUIRE(m);
+        for (const auto& n : inv->nodes) CHECK(m->profile.roles.contains(n.role == installer::cluster::Role::master ? "master" : "worker"));
+    }
 }
