@@ -30,10 +30,14 @@ fs::path default_cache()
     return "dist/cache";
 }
 
-fs::path default_installer()
+// The installer beside the bundler: platform-installer-<arch> when one was cross-built for that
+// architecture (scripts/setup puts the arm64 one there), else platform-installer (this machine's).
+fs::path default_installer(const std::string& arch = {})
 {
     std::error_code ec;
     fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    fs::path for_arch = self.parent_path() / ("platform-installer-" + arch);
+    if (!arch.empty() && fs::exists(for_arch, ec)) return for_arch;
     return self.parent_path() / "platform-installer";
 }
 
@@ -204,7 +208,10 @@ int main(int argc, char** argv)
     int level = 3;
     unsigned threads = 0;
     build->add_option("--output,-o", output, "output file (default dist/platform-installer-PROFILE.run)");
-    build->add_option("--installer", installer, "the static installer executable to embed")->capture_default_str();
+    build->add_option("--installer", installer,
+                      "the static installer executable to embed (default: platform-installer-ARCH beside the bundler for --arch ARCH, "
+                      "else platform-installer; its architecture must be the bundle's)")
+        ->capture_default_str();
     build->add_option("--level", level, "zstd level")->capture_default_str()->check(CLI::Range(1, 19));
     build->add_option("--threads", threads, "zstd threads (0 = one per core; output is the same either way)");
     bool fetch_only = false;
@@ -309,6 +316,7 @@ int main(int argc, char** argv)
         bundler::build::BuildOptions o{profile, workdir, output, cache, installer, *mirrors, *epoch, level, threads, sign_key, *registry};
         o.fetch_only = fetch_only;
         o.arch = arch;
+        if (build->count("--installer") == 0 && !arch.empty()) o.installer = default_installer(arch);
         auto r = bundler::build::build(o, fetcher);
         if (!r) return report(r.error());
         if (fetch_only) {

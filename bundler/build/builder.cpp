@@ -17,6 +17,7 @@
 #include <archive_entry.h>
 
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <cstring>
 #include <cerrno>
@@ -306,6 +307,24 @@ Result<std::string> extract_member(const fs::path& archive_path, const std::stri
     return fail(Errc::not_found, "{} holds no {} (it holds: {}{})", url, member, fmt::join(seen, ", "), seen.size() == 8 ? ", ..." : "");
 }
 
+// The dpkg architecture an ELF executable is for (from e_machine), or empty when it is none we know.
+Result<std::string> elf_arch(const fs::path& path)
+{
+    auto head = io::File::open_read(path.string());
+    if (!head) return fail(head.error().wrap("--installer"));
+    std::array<unsigned char, 20> h{};
+    auto n = head->read(std::as_writable_bytes(std::span(h)));
+    if (!n) return fail(n.error().wrap("--installer " + path.string()));
+    if (*n < h.size() || h[0] != 0x7f || h[1] != 'E' || h[2] != 'L' || h[3] != 'F')
+        return fail(Errc::invalid_argument, "--installer {}: not an ELF executable", path.string());
+    unsigned machine = h[5] == 1 ? (h[18] | (h[19] << 8)) : ((h[18] << 8) | h[19]);
+    switch (machine) {
+    case 62: return std::string("amd64");
+    case 183: return std::string("arm64");
+    default: return std::string();
+    }
+}
+
 // The index's blob list again from what it names (files, debs, images, addons), each once by digest.
 void recount_blobs(bundle::BundleIndex& index)
 {
@@ -340,6 +359,15 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
         if (!one) return fail(one.error());
         manifests = std::move(*one);
     }
+    // The installer runs on the nodes: its architecture must be one the bundle is for.
+    auto installer_arch = elf_arch(o.installer);
+    if (!installer_arch) return fail(installer_arch.error());
+    if (std::vector<std::string> arches = manifests->profile.arches();
+        std::find(arches.begin(), arches.end(), *installer_arch) == arches.end())
+        return fail(Errc::invalid_argument,
+                    "--installer {} is {} but profile {} is for {} nodes: give an installer built for {} (README: arm64 nodes)",
+                    o.installer.string(), installer_arch->empty() ? "for an unknown architecture" : "for " + *installer_arch,
+                    manifests->profile.name, fmt::join(arches, ", "), arches.front());
     auto lock = common::manifest::BinariesLock::load(o.workdir / "binaries.lock");
     if (!lock) return fail(lock.error());
     auto debs = common::manifest::DebsLock::load(o.workdir / "debs.lock");
