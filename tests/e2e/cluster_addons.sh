@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Addons, and SIGKILL in every phase of a master and a worker. k3s is STOOD IN (it cannot run here): the
-# recording scripts of k3s_standin (lib.sh's k3s_component), with everything else real: the bundler reading
+# recording scripts of lib.sh (k3s_standins), served as the k3s component; everything else is real: the bundler reading
 # the charts and manifests, the loopback registry the images come from, the Debian 12 roots (chroot).
 # The repository's own nvidia component goes in (its RuntimeClass manifest and values file as they are),
 # with two changes a test needs, said here: its chart URL serves a STAND-IN chart under the real name
@@ -26,28 +26,7 @@ TAR=$("$SRC/scripts/make-debian-root" bookworm 2>/dev/null) || skip "no debootst
 # --- Fixtures: the stand-in k3s, two charts, images in a loopback registry ---------------------------
 F="$SCRATCH/srv"
 mkdir -p "$F"
-cat >"$F/k3s" <<'SH'
-#!/bin/sh
-# STAND-IN for the k3s binary: records the call, answers `kubectl get node` once install.sh "started" it.
-mkdir -p /var/log/k3s-standin
-echo "k3s $*" >>/var/log/k3s-standin/calls
-if [ "$1" = kubectl ] && [ "$2" = get ] && [ "$3" = node ]; then
-    [ -e /var/lib/k3s-standin/started ] || { echo "The connection to the server was refused" >&2; exit 1; }
-    echo True
-fi
-SH
-cat >"$F/k3s-install.sh" <<'SH'
-#!/bin/sh
-# STAND-IN for upstream's install.sh: records its arguments and environment, "starts" k3s, leaves an uninstaller.
-mkdir -p /var/log/k3s-standin /var/lib/k3s-standin
-echo "$*" >>/var/log/k3s-standin/install.args
-env >>/var/log/k3s-standin/install.env
-touch /var/lib/k3s-standin/started
-u=/usr/local/bin/k3s-uninstall.sh
-[ "$INSTALL_K3S_EXEC" = agent ] && u=/usr/local/bin/k3s-agent-uninstall.sh
-printf '#!/bin/sh\nrm -rf /var/lib/k3s-standin /etc/rancher/k3s\nrm -f "$0"\n' >"$u"
-chmod 0755 "$u"
-SH
+k3s_standins "$F"
 # A STAND-IN for NVIDIA's device plugin chart, under its real name: its values name the image as NVIDIA's
 # do (repository, and the tag left to the component's values).
 C="$SCRATCH/charts"
@@ -250,7 +229,7 @@ done
 #    and the root is as it was, apart from the kept store and log.
 ip netns exec "$ns" "$RUN" --reset --root "$M1" --yes >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "--reset failed"; }
 [ ! -e "$M1/var/lib/rancher" ] || die "--reset left /var/lib/rancher"
-tree_state "$M1" | grep -v -e '^./var/lib/platform-installer/' -e '^./var/log/k3s-standin/' >"$SCRATCH/m1.after"
+tree_state "$M1" | grep -v -e '^./var/lib/platform-installer/' -e '^./var/log/k3s-standin/' -e '^./var/log/k3s-uninstalled ' >"$SCRATCH/m1.after"
 diff -u "$SCRATCH/m1.before" "$SCRATCH/m1.after" || die "--reset left the first master's root changed"
 ! grep -qF "$tok" "$SCRATCH/out" || die "--reset printed the token"
 echo "cluster_addons: ok"

@@ -121,6 +121,45 @@ sys.stdout.write("".join(l + "\n" for l in lines))
 PY
 }
 
+# k3s_standins DIR: writes DIR/k3s and DIR/k3s-install.sh, the STAND-INS for k3s (which cannot run here)
+# that the single-root tests serve as pinned files. k3s records each call (/var/log/k3s-standin/calls) and
+# answers `k3s kubectl get node` Ready once install.sh "started" it (never, and with a careless log line
+# quoting the token, when /etc/k3s-standin-never-ready exists); install.sh records its INSTALL_K3S_*
+# environment (install.env), its whole environment (install.allenv), arguments and the config.yaml it found,
+# and leaves an uninstaller as upstream's does.
+k3s_standins() {
+cat >"$1/k3s" <<'SH'
+#!/bin/sh
+# STAND-IN for the k3s binary (k3s cannot run here): records the call, answers `kubectl get node`.
+mkdir -p /var/log/k3s-standin
+echo "k3s $*" >>/var/log/k3s-standin/calls
+if [ "$1" = kubectl ] && [ "$2" = get ] && [ "$3" = node ]; then
+    if [ -e /etc/k3s-standin-never-ready ]; then # a careless log line quoting the token: support bundles must redact it
+        echo "level=fatal msg=\"cannot join with token $(cat /etc/platform-installer/cluster-token)\"" >>/var/log/k3s.log
+    fi
+    [ -e /var/lib/k3s-standin/started ] && [ ! -e /etc/k3s-standin-never-ready ] || { echo "The connection to the server was refused" >&2; exit 1; }
+    echo True
+fi
+SH
+cat >"$1/k3s-install.sh" <<'SH'
+#!/bin/sh
+# STAND-IN for upstream's install.sh: records what it was given, checks the binary it would install is
+# there (INSTALL_K3S_SKIP_DOWNLOAD=true), and "starts" k3s.
+mkdir -p /var/log/k3s-standin /var/lib/k3s-standin
+env | grep '^INSTALL_K3S_' | sort >/var/log/k3s-standin/install.env
+env | sort >/var/log/k3s-standin/install.allenv
+echo "$*" >/var/log/k3s-standin/install.args
+[ -x /usr/local/bin/k3s ] || { echo "install.sh: /usr/local/bin/k3s missing" >&2; exit 1; }
+cp /etc/rancher/k3s/config.yaml /var/log/k3s-standin/config.seen
+touch /var/lib/k3s-standin/started
+# As upstream's does, it leaves an uninstaller (here a stand-in that undoes the stand-in).
+u=/usr/local/bin/k3s-uninstall.sh
+[ "$INSTALL_K3S_EXEC" = agent ] && u=/usr/local/bin/k3s-agent-uninstall.sh
+printf '#!/bin/sh\nrm -rf /var/lib/k3s-standin /etc/rancher/k3s\necho "$0" >/var/log/k3s-uninstalled\nrm -f "$0"\n' >"$u"
+chmod 0755 "$u"
+SH
+}
+
 # k3s_component W BASE: a component k3s in workdir W whose binary k3s and upstream install script
 # (k3s-install.sh, the name the k3s phase runs) are fetched from BASE/k3s and BASE/k3s-install.sh.
 k3s_component() {
