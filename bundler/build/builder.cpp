@@ -359,8 +359,8 @@ Result<BuildResult> build(const BuildOptions& o, fetch::Fetcher& fetcher)
         if (!one) return fail(one.error());
         manifests = std::move(*one);
     }
-    // The installer runs on the nodes: its architecture must be one the bundle is for.
-    auto installer_arch = elf_arch(o.installer);
+    // The installer runs on the nodes: its architecture must be one the bundle is for (--fetch-only embeds none).
+    auto installer_arch = o.fetch_only ? Result<std::string>(manifests->profile.arches().front()) : elf_arch(o.installer);
     if (!installer_arch) return fail(installer_arch.error());
     if (std::vector<std::string> arches = manifests->profile.arches();
         std::find(arches.begin(), arches.end(), *installer_arch) == arches.end())
