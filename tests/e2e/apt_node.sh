@@ -193,7 +193,8 @@ tar -C "$B" -xf "$SRC/$TAR11"
 unshare -n "$RUN" --role master --root "$B" --yes --skip-check "$NODE_SKIPS" >"$SCRATCH/out" 2>&1 || { cat "$SCRATCH/out" >&2; die "install on the Debian 11 root failed"; }
 expect_output "[0-9]+ packages for debian-11 in /var/lib/platform-installer/apt/debian-11"
 at_locked "$B" debian-11
-locked debian-11 | grep -q '^jq 1.6-2.1$' || die "the debian-11 closure does not have Debian 11's jq"
+locked debian-11 >"$SCRATCH/want11" # whole, not through grep -q (which would close the pipe on python mid-write)
+grep -q '^jq 1.6-2.1$' "$SCRATCH/want11" || die "the debian-11 closure does not have Debian 11's jq"
 chroot "$B" jq --version >/dev/null || die "jq does not run on the Debian 11 root"
 
 # 10. --reset purges every package the install brought (and nothing the root had), and removes the
