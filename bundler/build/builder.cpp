@@ -48,6 +48,20 @@ struct TempGuard {
     }
 };
 
+// The index's blob list again from what it names (files, debs, images, addons), each once by digest.
+void recount_blobs(bundle::BundleIndex& index)
+{
+    std::map<digest::Digest, store::BlobRef> all;
+    for (const bundle::FileEntry& f : index.files) all.emplace(f.blob.digest, f.blob);
+    for (const auto& [target, list] : index.debs)
+        for (const bundle::DebEntry& d : list) all.emplace(d.blob.digest, d.blob);
+    for (const common::oci::LockedImage& image : index.images)
+        for (const common::oci::Descriptor& d : image.blobs()) all.emplace(d.digest, store::BlobRef{d.digest, d.size});
+    for (const bundle::AddonEntry& a : index.addons) all.emplace(a.blob.digest, a.blob);
+    index.blobs.clear();
+    for (const auto& [d, ref] : all) index.blobs.push_back(ref);
+}
+
 } // namespace
 
 Result<std::vector<common::oci::LockedImage>> plan_images(const common::manifest::Manifests& manifests,
@@ -150,21 +164,19 @@ Result<bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manif
     idx.created = created;
     idx.platforms = p.platforms;
     idx.roles = p.roles;
-    std::map<digest::Digest, store::BlobRef> blobs;
+    // Every pin is there (missing_pins): a checksum the manifest cites must be the one pinned.
+    for (const common::manifest::Component& c : manifests.components)
+        for (const common::manifest::FileSpec* f : c.pinned_files()) {
+            if (!common::manifest::for_arch(*f, p.platforms.front().arch) || !f->published_sha256) continue;
+            const common::manifest::BinaryPin* pin = lock.find(f->url);
+            if (*f->published_sha256 != pin->blob.digest)
+                return fail(Errc::digest_mismatch, "{}: {}: binaries.lock pins {} for {} but the manifest's published sha256 is {}",
+                            f->where, f->name, pin->blob.digest.str(), f->url, f->published_sha256->str());
+        }
     std::map<std::pair<std::string, std::string>, std::string> installs; // (role, path) -> where
     for (const common::manifest::Component& c : manifests.components) {
         for (const common::manifest::FileSpec& f : c.files) {
             if (!common::manifest::for_arch(f, p.platforms.front().arch)) continue;
-            const common::manifest::BinaryPin* pin = lock.find(f.url);
-            if (!pin)
-                return fail(Errc::failed_precondition, "{}: {}: {} is not pinned in binaries.lock; run `bundler lock --profile {}`",
-                            f.where, f.name, f.url, p.name);
-            if (const auto& published = f.published_sha256) {
-                if (*published != pin->blob.digest)
-                    return fail(Errc::digest_mismatch,
-                                "{}: {}: binaries.lock pins {} for {} but the manifest's published sha256 is {}", f.where,
-                                f.name, pin->blob.digest.str(), f.url, published->str());
-            }
             for (const auto& [role, plan] : p.roles) {
                 bundle::FileEntry probe;
                 probe.roles = f.roles;
@@ -174,53 +186,29 @@ Result<bundle::BundleIndex> plan_bundle(const common::manifest::Manifests& manif
                     return fail(Errc::invalid_argument, "{}: {}: role {} already installs {} (from {})", f.where, f.name,
                                 role, f.install, it->second);
             }
-            idx.files.push_back({f.name, c.name, f.url, f.install, f.mode, f.roles, pin->blob, f.extract});
-            blobs.emplace(pin->blob.digest, pin->blob);
+            idx.files.push_back({f.name, c.name, f.url, f.install, f.mode, f.roles, lock.find(f.url)->blob, f.extract});
         }
     }
     std::vector<std::string> requested = manifests.requested_debs();
     for (const bundle::Platform& platform : requested.empty() ? std::vector<bundle::Platform>{} : p.platforms) {
         std::string target = common::manifest::target_name(platform);
-        const common::manifest::TargetPins* pins = debs.find(target);
-        if (!pins)
-            return fail(Errc::failed_precondition, "debs.lock has no closure for target {}; run `bundler lock --profile {}`",
-                        target, p.name);
-        if (pins->requested != requested)
-            return fail(Errc::failed_precondition,
-                        "debs.lock target {} was resolved for [{}] but the manifests request [{}]; run `bundler lock --profile {}`",
-                        target, fmt::join(pins->requested, ", "), fmt::join(requested, ", "), p.name);
         std::vector<bundle::DebEntry>& list = idx.debs[target];
-        for (const common::manifest::DebPin& d : pins->packages) {
+        for (const common::manifest::DebPin& d : debs.find(target)->packages)
             list.push_back({d.name, d.version, d.architecture, d.path, d.blob});
-            blobs.emplace(d.blob.digest, d.blob);
-        }
     }
     if (!requested.empty()) idx.deb_requests = manifests.deb_requests();
     for (const common::manifest::Component& c : manifests.components) {
         for (const common::manifest::AddonSpec& a : c.addons) {
-            store::BlobRef blob;
-            if (a.remote) {
-                const common::manifest::BinaryPin* pin = lock.find(a.remote->url);
-                if (!pin)
-                    return fail(Errc::failed_precondition, "{}: addon {}: {} is not pinned in binaries.lock; run `bundler lock --profile {}`",
-                                a.where, a.name, a.remote->url, p.name);
-                if (a.remote->published_sha256 && *a.remote->published_sha256 != pin->blob.digest)
-                    return fail(Errc::digest_mismatch, "{}: addon {}: binaries.lock pins {} for {} but the manifest's published sha256 is {}",
-                                a.where, a.name, pin->blob.digest.str(), a.remote->url, a.remote->published_sha256->str());
-                blob = pin->blob;
-            } else {
-                blob = {digest::sha256_of(std::as_bytes(std::span(a.local_content.data(), a.local_content.size()))), a.local_content.size()};
-            }
+            store::BlobRef blob = a.remote ? lock.find(a.remote->url)->blob
+                                           : store::BlobRef{digest::sha256_of(std::as_bytes(std::span(a.local_content.data(), a.local_content.size()))),
+                                                            a.local_content.size()};
             idx.addons.push_back({a.name, c.name, a.kind, a.source(), a.target_namespace, a.values, blob});
-            blobs.emplace(blob.digest, blob);
         }
     }
     auto planned = plan_images(manifests, images);
     if (!planned) return fail(planned.error());
-    for (const common::oci::LockedImage& image : *planned)
-        for (const common::oci::Descriptor& d : image.blobs()) blobs.emplace(d.digest, store::BlobRef{d.digest, d.size});
     idx.images = std::move(*planned);
-    for (const auto& [d, ref] : blobs) idx.blobs.push_back(ref);
+    recount_blobs(idx);
     return idx;
 }
 
@@ -325,19 +313,6 @@ Result<std::string> elf_arch(const fs::path& path)
     }
 }
 
-// The index's blob list again from what it names (files, debs, images, addons), each once by digest.
-void recount_blobs(bundle::BundleIndex& index)
-{
-    std::map<digest::Digest, store::BlobRef> all;
-    for (const bundle::FileEntry& f : index.files) all.emplace(f.blob.digest, f.blob);
-    for (const auto& [target, list] : index.debs)
-        for (const bundle::DebEntry& d : list) all.emplace(d.blob.digest, d.blob);
-    for (const common::oci::LockedImage& image : index.images)
-        for (const common::oci::Descriptor& d : image.blobs()) all.emplace(d.digest, store::BlobRef{d.digest, d.size});
-    for (const bundle::AddonEntry& a : index.addons) all.emplace(a.blob.digest, a.blob);
-    index.blobs.clear();
-    for (const auto& [d, ref] : all) index.blobs.push_back(ref);
-}
 
 } // namespace
 
