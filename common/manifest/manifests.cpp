@@ -22,6 +22,23 @@ bool valid_name(std::string_view s)
     }) && s[0] != '.';
 }
 
+// `sha256:` with its `sha256_source:` (required with it): the checksum an upstream publishes for a URL.
+Result<void> parse_published(const YamlReader& y, const YAML::Node& n, std::string_view where, FileSpec& f)
+{
+    if (!n["sha256"]) return {};
+    auto sha = y.string(n, "sha256", where);
+    if (!sha) return fail(sha.error());
+    auto d = digest::Digest::parse(*sha);
+    if (!d) return fail(y.error(n["sha256"], fmt::format("{}.sha256", where), d.error().message));
+    if (!n["sha256_source"])
+        return fail(y.error(n, fmt::format("{}.sha256_source", where), "missing: cite where the checksum is published"));
+    auto cited = y.string(n, "sha256_source", where);
+    if (!cited) return fail(cited.error());
+    f.published_sha256 = *d;
+    f.published_source = *cited;
+    return {};
+}
+
 Result<FileSpec> parse_file(const YamlReader& y, const YAML::Node& n, std::string_view where, bool is_binary)
 {
     TRY_VOID(y.only_keys(n, where, {"name", "url", "install", "mode", "roles", "arch", "extract", "sha256", "sha256_source"}));
@@ -67,18 +84,7 @@ Result<FileSpec> parse_file(const YamlReader& y, const YAML::Node& n, std::strin
             return fail(y.error(n["extract"], fmt::format("{}.extract", where), "want a path inside the archive, such as linux-amd64/helm"));
         f.extract = *extract;
     }
-    if (n["sha256"]) {
-        auto sha = y.string(n, "sha256", where);
-        if (!sha) return fail(sha.error());
-        auto d = digest::Digest::parse(*sha);
-        if (!d) return fail(y.error(n["sha256"], fmt::format("{}.sha256", where), d.error().message));
-        if (!n["sha256_source"])
-            return fail(y.error(n, fmt::format("{}.sha256_source", where), "missing: cite where the checksum is published"));
-        auto cited = y.string(n, "sha256_source", where);
-        if (!cited) return fail(cited.error());
-        f.published_sha256 = *d;
-        f.published_source = *cited;
-    }
+    TRY_VOID(parse_published(y, n, where, f));
     return f;
 }
 
@@ -152,16 +158,7 @@ Result<AddonSpec> parse_addon(const YamlReader& y, const YAML::Node& n, std::str
         f.name = a.name;
         f.url = *source;
         f.where = a.where;
-        if (n["sha256"]) {
-            auto sha = y.string(n, "sha256", where);
-            if (!sha) return fail(sha.error());
-            auto d = digest::Digest::parse(*sha);
-            if (!d) return fail(y.error(n["sha256"], fmt::format("{}.sha256", where), d.error().message));
-            auto cited = y.string(n, "sha256_source", where);
-            if (!cited) return fail(y.error(n, fmt::format("{}.sha256_source", where), "missing: cite where the checksum is published"));
-            f.published_sha256 = *d;
-            f.published_source = *cited;
-        }
+        TRY_VOID(parse_published(y, n, where, f));
         a.remote = std::move(f);
     } else {
         if (n["sha256"]) return fail(y.error(n["sha256"], fmt::format("{}.sha256", where), "only a URL source is pinned by checksum"));
